@@ -1,0 +1,271 @@
+//! # sscard-store
+//!
+//! Persistence behind one interface. Two backends: SQLite (embedded default, a file in WAL mode
+//! with foreign keys on) and PostgreSQL (server option, `postgres://` URL). Each backend has its
+//! own migration set under `migrations/<backend>/`, applied when the store opens.
+//!
+//! All SQL in [`repo`] is written once: both backends accept `$1`-style placeholders, and the
+//! schema uses types both understand (TEXT instants in RFC 3339 UTC, integer fen). Work happens
+//! in transactions: [`Store::read`] and [`Store::write`] hand a [`Tx`] to a closure and commit
+//! when it returns `Ok`, roll back otherwise.
+
+mod migrate;
+mod postgres_db;
+pub mod repo;
+mod sqlite_db;
+mod value;
+
+use std::sync::Arc;
+
+pub use migrate::{Migration, MigrationStatus};
+pub use value::{Row, ToValue, Value};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL cannot be understood.
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    /// The database could not be opened or reached.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// A unique or check constraint refused the change.
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    /// A row that must exist does not.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A migration failed.
+    #[error("migration {version} failed: {message}")]
+    Migration { version: u32, message: String },
+    /// A stored value has an unexpected type or content.
+    #[error("unexpected stored data: {0}")]
+    Data(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+impl StoreError {
+    /// True when the error is a unique/check/foreign-key refusal.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, StoreError::Constraint(_))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One open transaction. Implemented by each backend.
+pub trait Tx {
+    fn backend(&self) -> Backend;
+    /// Runs a statement, returning the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+    /// Runs a query, returning all rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
+    /// Inserts many rows into one table fast (prepared statement on SQLite, COPY on PostgreSQL).
+    fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64>;
+    /// After rows were inserted with explicit ids, moves id generators past them.
+    fn resync_ids(&mut self, tables: &[&str]) -> Result<()>;
+}
+
+impl dyn Tx + '_ {
+    /// First row of a query, if any.
+    pub fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+    /// Exactly one row, or `NotFound` naming `what`.
+    pub fn query_one(&mut self, sql: &str, params: &[Value], what: &str) -> Result<Row> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::NotFound(what.to_string()))
+    }
+    /// A single integer (e.g. `count(*)`).
+    pub fn query_i64(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
+        let row = self.query_one(sql, params, "scalar")?;
+        row.i64(0)
+    }
+}
+
+/// The backend's connection handling.
+pub(crate) trait Db: Send + Sync {
+    fn backend(&self) -> Backend;
+    fn run(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
+    ) -> Result<()>;
+}
+
+/// Marker: the transaction closure failed (its error is kept by the caller); roll back.
+pub(crate) struct TxAbort;
+
+/// The store: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<dyn Db>,
+    url_redacted: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &self.url_redacted)
+            .finish()
+    }
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Reader connections (SQLite) or pool size (PostgreSQL).
+    pub pool_size: u32,
+    /// Apply pending migrations when opening.
+    pub migrate: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            pool_size: 8,
+            migrate: true,
+        }
+    }
+}
+
+/// Hides the password of a database URL for printing.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.rsplit_once('@')
+    {
+        let user = creds.split(':').next().unwrap_or("");
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
+impl Store {
+    /// Opens a store. `url` is `postgres://…` / `postgresql://…` for PostgreSQL, and anything
+    /// else (`sqlite://path`, `sqlite:path` or a plain path) for an SQLite file.
+    pub fn open(url: &str) -> Result<Store> {
+        Self::open_with(url, &OpenOptions::default())
+    }
+
+    pub fn open_with(url: &str, opts: &OpenOptions) -> Result<Store> {
+        let db: Arc<dyn Db> = if url.starts_with("postgres://") || url.starts_with("postgresql://")
+        {
+            Arc::new(postgres_db::PgDb::open(url, opts.pool_size)?)
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            if path.is_empty() {
+                return Err(StoreError::BadUrl("empty SQLite path".into()));
+            }
+            if path.contains("://") {
+                return Err(StoreError::BadUrl(format!(
+                    "unsupported scheme in {path:?}; use postgres://… or an SQLite file path"
+                )));
+            }
+            Arc::new(sqlite_db::SqliteDb::open(path, opts.pool_size)?)
+        };
+        let store = Store {
+            db,
+            url_redacted: redact_url(url),
+        };
+        if opts.migrate {
+            store.migrate()?;
+        }
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// The URL with any password hidden.
+    pub fn url_redacted(&self) -> &str {
+        &self.url_redacted
+    }
+
+    /// Runs `f` in a read-only transaction.
+    pub fn read<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        self.run(false, f)
+    }
+
+    /// Runs `f` in a write transaction: committed when `f` returns `Ok`, rolled back otherwise.
+    pub fn write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        self.run(true, f)
+    }
+
+    fn run<R, E: From<StoreError>>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let mut f = Some(f);
+        let mut out: Option<std::result::Result<R, E>> = None;
+        let res = self.db.run(write, &mut |tx| {
+            let f = f.take().ok_or(TxAbort)?;
+            match f(tx) {
+                Ok(v) => {
+                    out = Some(Ok(v));
+                    Ok(())
+                }
+                Err(e) => {
+                    out = Some(Err(e));
+                    Err(TxAbort)
+                }
+            }
+        });
+        match (res, out) {
+            (Ok(()), Some(r)) => r,
+            (Err(_), Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(E::from(e)),
+            (Ok(()), None) => Err(E::from(StoreError::Db(
+                "transaction closure did not run".into(),
+            ))),
+        }
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> Result<()> {
+        self.read(|tx| tx.query_i64("SELECT 1", &[]).map(|_| ()))
+    }
+
+    /// Applies pending migrations.
+    pub fn migrate(&self) -> Result<Vec<u32>> {
+        migrate::apply(self)
+    }
+
+    /// Lists every known migration and whether it is applied.
+    pub fn migration_status(&self) -> Result<Vec<MigrationStatus>> {
+        migrate::status(self)
+    }
+}

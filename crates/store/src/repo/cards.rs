@@ -1,0 +1,151 @@
+//! Cards, their event history and loss reports.
+
+use std::str::FromStr;
+
+use sscard_domain::card::{CardKind, CardStatus};
+
+use crate::{Result, Row, StoreError, Tx, params};
+
+/// A card as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub kind: CardKind,
+    pub status: CardStatus,
+    pub card_no: Option<String>,
+    pub card_id: Option<String>,
+    pub region_code: String,
+    pub bank_id: Option<i64>,
+    pub bank_account: Option<String>,
+    pub bank_status: String,
+    pub applied_at: String,
+    pub notice_date: Option<String>,
+    pub at_card_centre: bool,
+    pub expires_on: Option<String>,
+    pub status_changed_at: String,
+    pub pin_mac: String,
+    pub pin_changed: bool,
+    pub pin_failed: i64,
+    pub pin_locked: bool,
+}
+
+pub const CARD_COLUMNS: &str = "id, person_id, kind, status, card_no, card_id, region_code, \
+    bank_id, bank_account, bank_status, applied_at, notice_date, at_card_centre, expires_on, \
+    status_changed_at, pin_mac, pin_changed, pin_failed, pin_locked";
+
+struct Parse<T>(T);
+impl FromStr for Parse<CardStatus> {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self> {
+        CardStatus::parse(s)
+            .map(Parse)
+            .ok_or_else(|| StoreError::Data(format!("unknown card status {s:?}")))
+    }
+}
+
+fn card(r: &Row) -> Result<CardRow> {
+    let kind = r.text(2)?;
+    Ok(CardRow {
+        id: r.i64(0)?,
+        person_id: r.i64(1)?,
+        kind: CardKind::parse(&kind)
+            .ok_or_else(|| StoreError::Data(format!("unknown card kind {kind:?}")))?,
+        status: r.text(3)?.parse::<Parse<CardStatus>>()?.0,
+        card_no: r.opt_text(4)?,
+        card_id: r.opt_text(5)?,
+        region_code: r.text(6)?,
+        bank_id: r.opt_i64(7)?,
+        bank_account: r.opt_text(8)?,
+        bank_status: r.text(9)?,
+        applied_at: r.text(10)?,
+        notice_date: r.opt_text(11)?,
+        at_card_centre: r.bool(12)?,
+        expires_on: r.opt_text(13)?,
+        status_changed_at: r.text(14)?,
+        pin_mac: r.text(15)?,
+        pin_changed: r.bool(16)?,
+        pin_failed: r.i64(17)?,
+        pin_locked: r.bool(18)?,
+    })
+}
+
+pub fn card_by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<CardRow>> {
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1");
+    tx.query_opt(&sql, params![id])?
+        .map(|r| card(&r))
+        .transpose()
+}
+
+pub fn card_by_no(tx: &mut dyn Tx, card_no: &str) -> Result<Option<CardRow>> {
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE card_no = $1");
+    tx.query_opt(&sql, params![card_no])?
+        .map(|r| card(&r))
+        .transpose()
+}
+
+/// The person's live card (at most one exists: a unique index guarantees it).
+pub fn live_card_of(tx: &mut dyn Tx, person_id: i64) -> Result<Option<CardRow>> {
+    let sql = format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1
+         AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired')"
+    );
+    tx.query_opt(&sql, params![person_id])?
+        .map(|r| card(&r))
+        .transpose()
+}
+
+/// Every card the person ever had, newest first.
+pub fn cards_of(tx: &mut dyn Tx, person_id: i64) -> Result<Vec<CardRow>> {
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 ORDER BY id DESC");
+    tx.query(&sql, params![person_id])?
+        .iter()
+        .map(card)
+        .collect()
+}
+
+/// Number of cards in each status.
+pub fn count_by_status(tx: &mut dyn Tx) -> Result<Vec<(String, i64)>> {
+    tx.query(
+        "SELECT status, count(*) FROM cards GROUP BY status ORDER BY status",
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
+    .collect()
+}
+
+/// One entry of a card's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardEventRow {
+    pub id: i64,
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub channel: String,
+    pub actor: String,
+    pub detail_json: String,
+    pub at: String,
+}
+
+pub fn events_of(tx: &mut dyn Tx, card_id: i64) -> Result<Vec<CardEventRow>> {
+    tx.query(
+        "SELECT id, event, from_status, to_status, channel, actor, detail_json, at
+         FROM card_events WHERE card_id = $1 ORDER BY id",
+        params![card_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(CardEventRow {
+            id: r.i64(0)?,
+            event: r.text(1)?,
+            from_status: r.opt_text(2)?,
+            to_status: r.text(3)?,
+            channel: r.text(4)?,
+            actor: r.text(5)?,
+            detail_json: r.text(6)?,
+            at: r.text(7)?,
+        })
+    })
+    .collect()
+}

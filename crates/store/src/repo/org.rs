@@ -1,0 +1,235 @@
+//! Agencies, banks, designated institutions and staff.
+
+use chrono::{DateTime, Utc};
+
+use super::ts;
+use crate::{Result, Row, Tx, params};
+
+/// A service agency (card centre, service centre, bureau).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AgencyRow {
+    pub id: i64,
+    pub code: String,
+    pub region_code: String,
+    pub name: String,
+    pub kind: String,
+    pub phone: String,
+    pub address: String,
+}
+
+pub struct NewAgency<'a> {
+    pub code: &'a str,
+    pub region_code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub phone: &'a str,
+    pub address: &'a str,
+}
+
+pub fn upsert_agency(tx: &mut dyn Tx, a: &NewAgency<'_>) -> Result<i64> {
+    let r = tx.query_one(
+        "INSERT INTO agencies (code, region_code, name, kind, phone, address)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, phone = excluded.phone,
+             address = excluded.address, kind = excluded.kind
+         RETURNING id",
+        params![a.code, a.region_code, a.name, a.kind, a.phone, a.address],
+        "agency",
+    )?;
+    r.i64(0)
+}
+
+fn agency(r: &Row) -> Result<AgencyRow> {
+    Ok(AgencyRow {
+        id: r.i64(0)?,
+        code: r.text(1)?,
+        region_code: r.text(2)?,
+        name: r.text(3)?,
+        kind: r.text(4)?,
+        phone: r.text(5)?,
+        address: r.text(6)?,
+    })
+}
+
+/// Agencies, optionally only those whose region code starts with `region_prefix`
+/// (`511000` → Neijiang's city-level rows; `5110` → the city and its districts).
+pub fn list_agencies(tx: &mut dyn Tx, region_prefix: Option<&str>) -> Result<Vec<AgencyRow>> {
+    let prefix = format!("{}%", region_prefix.unwrap_or(""));
+    tx.query(
+        "SELECT id, code, region_code, name, kind, phone, address FROM agencies
+         WHERE region_code LIKE $1 ORDER BY region_code, code",
+        params![prefix],
+    )?
+    .iter()
+    .map(agency)
+    .collect()
+}
+
+/// A cooperating bank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub hotline: String,
+    pub key_id: String,
+}
+
+pub fn insert_bank(
+    tx: &mut dyn Tx,
+    code: &str,
+    name: &str,
+    hotline: &str,
+    key_id: &str,
+    secret: &str,
+) -> Result<i64> {
+    tx.query_one(
+        "INSERT INTO banks (code, name, hotline, key_id, api_secret) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id",
+        params![code, name, hotline, key_id, secret],
+        "bank",
+    )?
+    .i64(0)
+}
+
+pub fn list_banks(tx: &mut dyn Tx) -> Result<Vec<BankRow>> {
+    tx.query(
+        "SELECT id, code, name, hotline, key_id FROM banks ORDER BY code",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(BankRow {
+            id: r.i64(0)?,
+            code: r.text(1)?,
+            name: r.text(2)?,
+            hotline: r.text(3)?,
+            key_id: r.text(4)?,
+        })
+    })
+    .collect()
+}
+
+/// A designated hospital or pharmacy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub level: i64,
+    pub region_code: String,
+    pub key_id: String,
+    pub active: bool,
+}
+
+pub struct NewInstitution<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub level: i64,
+    pub region_code: &'a str,
+    pub address: &'a str,
+    pub phone: &'a str,
+    pub key_id: &'a str,
+    pub secret: &'a str,
+}
+
+pub fn insert_institution(tx: &mut dyn Tx, i: &NewInstitution<'_>) -> Result<i64> {
+    tx.query_one(
+        "INSERT INTO institutions (code, name, kind, level, region_code, address, phone, key_id, api_secret)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        params![i.code, i.name, i.kind, i.level, i.region_code, i.address, i.phone, i.key_id, i.secret],
+        "institution",
+    )?
+    .i64(0)
+}
+
+pub fn list_institutions(tx: &mut dyn Tx, region: Option<&str>) -> Result<Vec<InstitutionRow>> {
+    tx.query(
+        "SELECT id, code, name, kind, level, region_code, key_id, active FROM institutions
+         WHERE ($1 = '' OR region_code = $1) ORDER BY code",
+        params![region.unwrap_or("")],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(InstitutionRow {
+            id: r.i64(0)?,
+            code: r.text(1)?,
+            name: r.text(2)?,
+            kind: r.text(3)?,
+            level: r.i64(4)?,
+            region_code: r.text(5)?,
+            key_id: r.text(6)?,
+            active: r.bool(7)?,
+        })
+    })
+    .collect()
+}
+
+/// A staff user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub agency_id: Option<i64>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+}
+
+pub struct NewStaff<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub agency_id: Option<i64>,
+    pub must_change_password: bool,
+}
+
+pub fn insert_staff(tx: &mut dyn Tx, s: &NewStaff<'_>, now: DateTime<Utc>) -> Result<i64> {
+    tx.query_one(
+        "INSERT INTO staff (username, display_name, password_hash, role, agency_id,
+             must_change_password, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        params![
+            s.username,
+            s.display_name,
+            s.password_hash,
+            s.role,
+            s.agency_id,
+            s.must_change_password,
+            ts(now)
+        ],
+        "staff",
+    )?
+    .i64(0)
+}
+
+pub fn staff_by_username(tx: &mut dyn Tx, username: &str) -> Result<Option<StaffRow>> {
+    tx.query_opt(
+        "SELECT id, username, display_name, password_hash, role, agency_id, disabled,
+                must_change_password, failed_logins, locked_until
+         FROM staff WHERE username = $1",
+        params![username],
+    )?
+    .map(|r| {
+        Ok(StaffRow {
+            id: r.i64(0)?,
+            username: r.text(1)?,
+            display_name: r.text(2)?,
+            password_hash: r.text(3)?,
+            role: r.text(4)?,
+            agency_id: r.opt_i64(5)?,
+            disabled: r.bool(6)?,
+            must_change_password: r.bool(7)?,
+            failed_logins: r.i64(8)?,
+            locked_until: r.opt_text(9)?,
+        })
+    })
+    .transpose()
+}

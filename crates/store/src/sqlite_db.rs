@@ -1,0 +1,226 @@
+//! SQLite backend: one writer connection (SQLite has one writer at a time anyway) and a small
+//! pool of reader connections; WAL journal, foreign keys on, durable commits.
+
+use std::sync::Mutex;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Backend, Db, Result, Row, StoreError, Tx, TxAbort, Value};
+
+pub(crate) struct SqliteDb {
+    path: String,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    max_readers: usize,
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Constraint(e.to_string())
+        }
+        _ => StoreError::Db(e.to_string()),
+    }
+}
+
+fn open_conn(path: &str, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(map_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Connect(format!(
+            "{path}: cannot enable WAL (got {mode})"
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; \
+         PRAGMA temp_store=MEMORY;",
+    )
+    .map_err(map_err)?;
+    Ok(conn)
+}
+
+impl SqliteDb {
+    pub(crate) fn open(path: &str, pool_size: u32) -> Result<SqliteDb> {
+        let writer = open_conn(path, true)?;
+        Ok(SqliteDb {
+            path: path.to_string(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            max_readers: pool_size.max(1) as usize,
+        })
+    }
+
+    fn take_reader(&self) -> Result<Connection> {
+        if let Some(c) = self.readers.lock().map_err(|_| poisoned())?.pop() {
+            return Ok(c);
+        }
+        open_conn(&self.path, false)
+    }
+
+    fn give_back(&self, c: Connection) {
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < self.max_readers
+        {
+            pool.push(c);
+        }
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Db("connection lock poisoned".into())
+}
+
+fn run_in(
+    conn: &Connection,
+    begin: &str,
+    f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
+) -> Result<()> {
+    conn.execute_batch(begin).map_err(map_err)?;
+    let mut tx = SqliteTx { conn };
+    match f(&mut tx) {
+        Ok(()) => match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(map_err(e))
+            }
+        },
+        Err(TxAbort) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(StoreError::Db("rolled back".into()))
+        }
+    }
+}
+
+impl Db for SqliteDb {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn run(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
+    ) -> Result<()> {
+        if write {
+            let conn = self.writer.lock().map_err(|_| poisoned())?;
+            run_in(&conn, "BEGIN IMMEDIATE", f)
+        } else {
+            let conn = self.take_reader()?;
+            let res = run_in(&conn, "BEGIN", f);
+            self.give_back(conn);
+            res
+        }
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: &'a Connection,
+}
+
+struct P<'a>(&'a Value);
+
+impl rusqlite::ToSql for P<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn read_value(v: ValueRef<'_>) -> Result<Value> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(_) => return Err(StoreError::Data("floating-point column".into())),
+        ValueRef::Text(t) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| StoreError::Data(e.to_string()))?
+                .to_string(),
+        ),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    })
+}
+
+impl Tx for SqliteTx<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        if stmt.readonly() && stmt.column_count() > 0 {
+            // A SELECT run for its side effects (pg-style helpers): step through it.
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(params.iter().map(P)))
+                .map_err(map_err)?;
+            while rows.next().map_err(map_err)?.is_some() {}
+            return Ok(0);
+        }
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(P)))
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let ncol = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(P)))
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let mut vals = Vec::with_capacity(ncol);
+            for i in 0..ncol {
+                vals.push(read_value(r.get_ref(i).map_err(map_err)?)?);
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64> {
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        let mut n = 0u64;
+        for row in rows {
+            stmt.execute(rusqlite::params_from_iter(row.iter().map(P)))
+                .map_err(map_err)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn resync_ids(&mut self, _tables: &[&str]) -> Result<()> {
+        Ok(())
+    }
+}

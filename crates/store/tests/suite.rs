@@ -1,0 +1,367 @@
+//! The store's integration suite. Every test runs on SQLite and on PostgreSQL (a throw-away
+//! server from the installed binaries, or `SSCARD_TEST_PG_URL`).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use sscard_domain::policy::RegionPolicy;
+use sscard_store::repo::{self, audit, cards, ledger, org, persons, regions};
+use sscard_store::{Backend, Store, StoreError, Value, params};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap()
+}
+
+/// Runs `f` on a fresh SQLite store, then on a fresh PostgreSQL store when available.
+fn on_both(f: impl Fn(&Store)) {
+    let (_dir, url) = sscard_testkit::sqlite_url();
+    let s = Store::open(&url).expect("open sqlite");
+    assert_eq!(s.backend(), Backend::Sqlite);
+    f(&s);
+    if let Some(url) = sscard_testkit::postgres_url() {
+        let s = Store::open(&url).expect("open postgres");
+        assert_eq!(s.backend(), Backend::Postgres);
+        f(&s);
+    }
+}
+
+fn seed_region(s: &Store) {
+    s.write(|tx| regions::upsert_region(tx, "511000", "内江市", now()))
+        .unwrap();
+}
+
+fn add_person(s: &Store, number: &str) -> i64 {
+    s.write(|tx| {
+        persons::insert_person(
+            tx,
+            &persons::NewPerson {
+                doc_type: "citizen_id",
+                doc_number: number,
+                name: "张三",
+                gender: "male",
+                birth_date: "1949-12-31",
+                ethnicity: "汉族",
+                phone: "13800000000",
+                address: "内江市市中区",
+                region_code: "511000",
+                query_password_hash: "x",
+            },
+            now(),
+        )
+    })
+    .unwrap()
+}
+
+#[test]
+fn migrations_apply_once_and_report_status() {
+    on_both(|s| {
+        assert!(
+            s.migrate().unwrap().is_empty(),
+            "second run applies nothing"
+        );
+        let st = s.migration_status().unwrap();
+        assert!(!st.is_empty());
+        assert!(st.iter().all(|m| m.applied_at.is_some()));
+    });
+}
+
+#[test]
+fn policy_history_picks_the_version_in_force() {
+    on_both(|s| {
+        seed_region(s);
+        let mut p = RegionPolicy::default();
+        let d1 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let d2 = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        s.write(|tx| regions::insert_policy(tx, "511000", d1, &p, now(), "admin"))
+            .unwrap();
+        p.oral_loss_valid_days = 10;
+        s.write(|tx| regions::insert_policy(tx, "511000", d2, &p, now(), "admin"))
+            .unwrap();
+        let at = |d| {
+            s.read(|tx| regions::policy_in_force(tx, "511000", d))
+                .unwrap()
+        };
+        assert_eq!(at(NaiveDate::from_ymd_opt(2019, 6, 1).unwrap()), None);
+        assert_eq!(
+            at(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap())
+                .unwrap()
+                .oral_loss_valid_days,
+            7
+        );
+        assert_eq!(
+            at(NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+                .unwrap()
+                .oral_loss_valid_days,
+            10
+        );
+    });
+}
+
+#[test]
+fn a_person_is_unique_by_document() {
+    on_both(|s| {
+        seed_region(s);
+        let id = add_person(s, "11010519491231002X");
+        let p = s
+            .read(|tx| persons::person_by_document(tx, "citizen_id", "11010519491231002X"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.id, id);
+        assert_eq!(p.life_status, "normal");
+        assert!(!p.query_password_changed);
+        let dup = s.write(|tx| {
+            persons::insert_person(
+                tx,
+                &persons::NewPerson {
+                    doc_type: "citizen_id",
+                    doc_number: "11010519491231002X",
+                    name: "李四",
+                    gender: "male",
+                    birth_date: "1949-12-31",
+                    ethnicity: "汉族",
+                    phone: "",
+                    address: "",
+                    region_code: "511000",
+                    query_password_hash: "x",
+                },
+                now(),
+            )
+        });
+        assert!(matches!(dup, Err(StoreError::Constraint(_))), "{dup:?}");
+        let found = s.read(|tx| persons::persons_by_name(tx, "张", 10)).unwrap();
+        assert_eq!(found.len(), 1);
+    });
+}
+
+fn insert_card(s: &Store, person: i64, status: &str, no: &str) -> Result<(), StoreError> {
+    s.write(|tx| {
+        tx.execute(
+            "INSERT INTO cards (person_id, kind, status, card_no, region_code, applied_at,
+                 status_changed_at, pin_mac)
+             VALUES ($1, 'regular', $2, $3, '511000', $4, $4, 'mac')",
+            params![person, status, no, repo::ts(now())],
+        )
+        .map(|_| ())
+    })
+}
+
+#[test]
+fn at_most_one_live_card_per_person() {
+    on_both(|s| {
+        seed_region(s);
+        let p = add_person(s, "440524188001010014");
+        insert_card(s, p, "active", "X00000019").unwrap();
+        let second = insert_card(s, p, "applied", "X00000027");
+        assert!(
+            matches!(second, Err(StoreError::Constraint(_))),
+            "{second:?}"
+        );
+        // A dead card does not count.
+        insert_card(s, p, "cancelled", "X00000035").unwrap();
+        let live = s.read(|tx| cards::live_card_of(tx, p)).unwrap().unwrap();
+        assert_eq!(live.card_no.as_deref(), Some("X00000019"));
+        assert_eq!(s.read(|tx| cards::cards_of(tx, p)).unwrap().len(), 2);
+        let by_no = s
+            .read(|tx| cards::card_by_no(tx, "X00000035"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_no.status.as_str(), "cancelled");
+    });
+}
+
+#[test]
+fn a_failing_closure_rolls_back() {
+    on_both(|s| {
+        seed_region(s);
+        let r: Result<(), StoreError> = s.write(|tx| {
+            regions::upsert_region(tx, "500000", "重庆市", now())?;
+            Err(StoreError::NotFound("forced".into()))
+        });
+        assert!(r.is_err());
+        let all = s.read(|tx| regions::list_regions(tx)).unwrap();
+        assert_eq!(all.len(), 1, "the failed transaction left nothing behind");
+    });
+}
+
+#[test]
+fn audit_log_is_append_only() {
+    on_both(|s| {
+        let row = audit::AuditRow {
+            seq: 1,
+            at: repo::ts(now()),
+            actor: "clerk1".into(),
+            role: "clerk".into(),
+            agency: "NJ01".into(),
+            channel: "counter".into(),
+            action: "test".into(),
+            entity: "person".into(),
+            entity_id: "1".into(),
+            before_json: "{}".into(),
+            after_json: "{}".into(),
+            prev_hash: String::new(),
+            hash: "h1".into(),
+        };
+        s.write(|tx| {
+            let (seq, _) = audit::lock_head(tx)?;
+            assert_eq!(seq, 0);
+            audit::append(tx, &row)
+        })
+        .unwrap();
+        assert_eq!(s.read(|tx| audit::head(tx)).unwrap(), (1, "h1".to_string()));
+        let upd = s.write(|tx| {
+            tx.execute(
+                "UPDATE audit_log SET actor = 'x' WHERE seq = $1",
+                params![1i64],
+            )
+        });
+        assert!(upd.is_err(), "update must be refused");
+        let del = s.write(|tx| tx.execute("DELETE FROM audit_log WHERE seq = $1", params![1i64]));
+        assert!(del.is_err(), "delete must be refused");
+        assert_eq!(
+            s.read(|tx| audit::rows_after(tx, 0, 10)).unwrap(),
+            vec![row]
+        );
+    });
+}
+
+#[test]
+fn ledger_moves_balances_and_keeps_invariants() {
+    on_both(|s| {
+        seed_region(s);
+        let p = add_person(s, "11010519491231002X");
+        let ts = repo::ts(now());
+        let (income, personal) = s
+            .write(|tx| {
+                let a = ledger::open_account(tx, "contribution_income", None, None, "511000", &ts)?;
+                let b = ledger::open_account(tx, "medical_personal", Some(p), None, "511000", &ts)?;
+                // Opening twice finds the same account.
+                assert_eq!(
+                    ledger::open_account(tx, "medical_personal", Some(p), None, "511000", &ts)?,
+                    b
+                );
+                Ok::<_, StoreError>((a, b))
+            })
+            .unwrap();
+        let t = |id: &'static str, d, c, amt| ledger::NewTransfer {
+            client_id: id,
+            debit_account: d,
+            credit_account: c,
+            amount_fen: amt,
+            kind: "contribution",
+            reason_code: "",
+            memo: "",
+            now: "2026-11-21T08:00:00.000Z",
+        };
+        s.write(|tx| ledger::post_transfer(tx, &t("c1", income, personal, 12_345)))
+            .unwrap();
+        // Overdraft of the personal account is refused and leaves nothing behind.
+        let over = s.write(|tx| ledger::post_transfer(tx, &t("d1", personal, income, 12_346)));
+        assert!(matches!(over, Err(StoreError::Constraint(_))), "{over:?}");
+        // A reused client id is refused.
+        let dup = s.write(|tx| ledger::post_transfer(tx, &t("c1", income, personal, 1)));
+        assert!(matches!(dup, Err(StoreError::Constraint(_))), "{dup:?}");
+        s.write(|tx| ledger::post_transfer(tx, &t("d2", personal, income, 345)))
+            .unwrap();
+        let bal = s
+            .read(|tx| ledger::person_balance(tx, p, "medical_personal"))
+            .unwrap();
+        assert_eq!(bal, Some(12_000));
+        let entries = s
+            .read(|tx| ledger::person_entries(tx, p, "medical_personal", 10))
+            .unwrap();
+        assert_eq!(
+            entries.iter().map(|e| e.amount_fen).collect::<Vec<_>>(),
+            vec![-345, 12_345]
+        );
+        assert!(
+            s.read(|tx| ledger::check_invariants(tx))
+                .unwrap()
+                .is_empty()
+        );
+        // Tamper with a balance: the check names the account.
+        s.write(|tx| {
+            tx.execute(
+                "UPDATE accounts SET balance_fen = balance_fen + 1 WHERE id = $1",
+                params![personal],
+            )
+        })
+        .unwrap();
+        let v = s.read(|tx| ledger::check_invariants(tx)).unwrap();
+        assert!(v.contains(&ledger::LedgerViolation::BalanceMismatch {
+            account_id: personal,
+            stored: 12_001,
+            from_entries: 12_000
+        }));
+    });
+}
+
+#[test]
+fn bulk_insert_then_ordinary_inserts_continue() {
+    on_both(|s| {
+        seed_region(s);
+        s.write(|tx| {
+            let mut rows = (1..=3i64).map(|i| {
+                vec![
+                    Value::Int(i),
+                    Value::Text(format!("A{i}")),
+                    Value::Text("511000".into()),
+                    Value::Text(format!("中心\t{i}")),
+                    Value::Text("card_centre".into()),
+                    Value::Text("0832-1".into()),
+                    Value::Text("地址\\路".into()),
+                ]
+            });
+            let n = tx.bulk_insert(
+                "agencies",
+                &[
+                    "id",
+                    "code",
+                    "region_code",
+                    "name",
+                    "kind",
+                    "phone",
+                    "address",
+                ],
+                &mut rows,
+            )?;
+            assert_eq!(n, 3);
+            tx.resync_ids(&["agencies"])
+        })
+        .unwrap();
+        let id = s
+            .write(|tx| {
+                org::upsert_agency(
+                    tx,
+                    &org::NewAgency {
+                        code: "B1",
+                        region_code: "511000",
+                        name: "n",
+                        kind: "bureau",
+                        phone: "p",
+                        address: "a",
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(id, 4);
+        let all = s.read(|tx| org::list_agencies(tx, Some("5110"))).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0].name, "中心\t1");
+        assert_eq!(all[0].address, "地址\\路");
+    });
+}
+
+#[test]
+fn bad_urls_are_clear_errors() {
+    let e = Store::open("mysql://x").unwrap_err();
+    assert!(matches!(e, StoreError::BadUrl(_)), "{e:?}");
+    let e = Store::open("/nonexistent-dir/sub/x.db").unwrap_err();
+    assert!(matches!(e, StoreError::Connect(_)), "{e:?}");
+    let e = Store::open("postgres://nobody@127.0.0.1:1/none?connect_timeout=2").unwrap_err();
+    assert!(
+        matches!(e, StoreError::Connect(_) | StoreError::Db(_)),
+        "{e:?}"
+    );
+    assert_eq!(
+        sscard_store::redact_url("postgres://u:secret@h:5432/db"),
+        "postgres://u:***@h:5432/db"
+    );
+}
