@@ -1,0 +1,67 @@
+//! The deterministic synthetic demo population (`sscard demo`, `sscard serve --demo`).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::App;
+use crate::error::ServiceError;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub persons: u64,
+    pub seed: u64,
+    /// The day the population is "as of" (contribution months end the month before).
+    pub as_of: NaiveDate,
+}
+
+/// A cardholder to try things with.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SampleCardholder {
+    pub name: String,
+    pub id_number: String,
+    pub card_no: Option<String>,
+    pub card_status: String,
+    pub pin: String,
+    pub pin_changed: bool,
+    pub query_password: String,
+    pub query_password_changed: bool,
+    pub medical_balance_fen: i64,
+    pub region_code: String,
+    pub life_status: String,
+}
+
+/// A staff login.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SampleStaff {
+    pub username: String,
+    pub password: String,
+    pub role: String,
+    pub must_change_password: bool,
+}
+
+/// A designated institution's API credentials.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SampleInstitution {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+/// The "try it" list, also written as JSON by `--samples FILE`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct DemoSamples {
+    pub cardholders: Vec<SampleCardholder>,
+    pub staff: Vec<SampleStaff>,
+    pub institutions: Vec<SampleInstitution>,
+    /// Counts of what was generated, by table.
+    pub counts: Vec<(String, u64)>,
+}
+
+/// Fills an empty database. `progress(done, total)` is called as persons are written.
+pub fn generate(app: &App, opts: &DemoOptions, progress: &dyn Fn(u64, u64)) -> Result<DemoSamples, ServiceError> {
+    let _ = (app, opts, progress);
+    Err(ServiceError::internal("demo generation not written yet"))
+}
