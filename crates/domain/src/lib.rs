@@ -10,6 +10,7 @@
 //! - [`money`]: amounts in integer fen;
 //! - [`card`]: card statuses and the card state machine;
 //! - [`person`]: life status, gender, insurance types;
+//! - [`pin`]: what a valid new social-security PIN is;
 //! - [`policy`]: the per-region policy (PIN defaults, loss validity, fees, windows…);
 //! - [`coded`]: the stable error codes every user-facing error carries.
 
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod mask;
 pub mod money;
 pub mod person;
+pub mod pin;
 pub mod policy;
 
 pub use coded::Coded;

@@ -50,7 +50,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("store", &self.inner.store).finish()
+        f.debug_struct("App")
+            .field("store", &self.inner.store)
+            .finish()
     }
 }
 
@@ -111,7 +113,10 @@ fn load_or_create_key(path: &Path) -> Result<PinKey, ServiceError> {
 impl App {
     /// Opens the store (applying migrations) and makes sure the reference data exists.
     pub fn open(cfg: &AppConfig) -> Result<App, ServiceError> {
-        let opts = OpenOptions { pool_size: if cfg.pool_size == 0 { 8 } else { cfg.pool_size }, migrate: true };
+        let opts = OpenOptions {
+            pool_size: if cfg.pool_size == 0 { 8 } else { cfg.pool_size },
+            migrate: true,
+        };
         let store = Store::open_with(&cfg.db_url, &opts).map_err(|e| {
             ServiceError::new(
                 ErrorKind::Unavailable,
@@ -125,7 +130,13 @@ impl App {
             (None, Some(p)) => PinKey::from_file(p)?,
             (None, None) => load_or_create_key(&default_key_path(&cfg.db_url))?,
         };
-        let app = App { inner: Arc::new(Inner { store, clock: Arc::new(SystemClock), pin_key }) };
+        let app = App {
+            inner: Arc::new(Inner {
+                store,
+                clock: Arc::new(SystemClock),
+                pin_key,
+            }),
+        };
         crate::reference::ensure(&app)?;
         Ok(app)
     }

@@ -54,7 +54,12 @@ pub struct Actor {
 impl Actor {
     /// The system itself (scheduled jobs, data loads).
     pub fn system(channel: Channel) -> Actor {
-        Actor { username: "system".into(), role: "system".into(), agency: String::new(), channel }
+        Actor {
+            username: "system".into(),
+            role: "system".into(),
+            agency: String::new(),
+            channel,
+        }
     }
 }
 
@@ -91,7 +96,12 @@ fn chain_hash(row: &repo::AuditRow) -> String {
 
 /// Appends an audit row inside the caller's transaction, so the change and its record commit
 /// together or not at all.
-pub fn record(tx: &mut dyn Tx, now: DateTime<Utc>, actor: &Actor, change: Change<'_>) -> Result<(), StoreError> {
+pub fn record(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    change: Change<'_>,
+) -> Result<(), StoreError> {
     let (seq, prev) = repo::lock_head(tx)?;
     let mut row = repo::AuditRow {
         seq: seq + 1,
@@ -128,12 +138,19 @@ pub fn verify(app: &App) -> Result<VerifyReport, ServiceError> {
     let mut prev_hash = String::new();
     let mut rows = 0i64;
     loop {
-        let page = app.store().read(|tx| repo::rows_after(tx, expected_seq - 1, 5000))?;
+        let page = app
+            .store()
+            .read(|tx| repo::rows_after(tx, expected_seq - 1, 5000))?;
         if page.is_empty() {
             break;
         }
         for row in &page {
-            let broken = |why: String| Ok(VerifyReport { rows, first_broken: Some((row.seq, why)) });
+            let broken = |why: String| {
+                Ok(VerifyReport {
+                    rows,
+                    first_broken: Some((row.seq, why)),
+                })
+            };
             if row.seq != expected_seq {
                 return Ok(VerifyReport {
                     rows,
@@ -155,14 +172,22 @@ pub fn verify(app: &App) -> Result<VerifyReport, ServiceError> {
     if head_seq != rows || head_hash != prev_hash {
         return Ok(VerifyReport {
             rows,
-            first_broken: Some((rows + 1, format!("rows after {rows} were removed (head is at {head_seq})"))),
+            first_broken: Some((
+                rows + 1,
+                format!("rows after {rows} were removed (head is at {head_seq})"),
+            )),
         });
     }
-    Ok(VerifyReport { rows, first_broken: None })
+    Ok(VerifyReport {
+        rows,
+        first_broken: None,
+    })
 }
 
 /// Records a change in its own transaction (for actions that have no other write).
 pub fn record_alone(app: &App, actor: &Actor, change: Change<'_>) -> Result<(), ServiceError> {
     let now = app.now();
-    app.store().write(|tx| record(tx, now, actor, change)).map_err(ServiceError::from)
+    app.store()
+        .write(|tx| record(tx, now, actor, change))
+        .map_err(ServiceError::from)
 }

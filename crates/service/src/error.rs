@@ -34,16 +34,34 @@ pub struct ServiceError {
     pub code: &'static str,
     pub message: String,
     pub message_en: String,
+    /// Internal detail for logs and debugging; never shown to users.
+    pub detail: Option<String>,
 }
 
 impl ServiceError {
-    pub fn new(kind: ErrorKind, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        ServiceError { kind, code, message: zh.into(), message_en: en.into() }
+    pub fn new(
+        kind: ErrorKind,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        ServiceError {
+            kind,
+            code,
+            message: zh.into(),
+            message_en: en.into(),
+            detail: None,
+        }
     }
 
     /// A domain validation error, as a bad request.
     pub fn invalid(e: &dyn Coded) -> Self {
-        ServiceError::new(ErrorKind::BadRequest, e.code(), e.message_zh(), e.message_en())
+        ServiceError::new(
+            ErrorKind::BadRequest,
+            e.code(),
+            e.message_zh(),
+            e.message_en(),
+        )
     }
 
     pub fn not_found(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -52,7 +70,14 @@ impl ServiceError {
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(ErrorKind::Internal, "INTERNAL", "系统内部错误,请稍后再试", "Internal error, please try again later")
+        let mut e = Self::new(
+            ErrorKind::Internal,
+            "INTERNAL",
+            "系统内部错误,请稍后再试",
+            "Internal error, please try again later",
+        );
+        e.detail = Some(detail.to_string());
+        e
     }
 }
 

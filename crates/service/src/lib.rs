@@ -15,6 +15,7 @@ pub mod app;
 pub mod audit;
 pub mod demo;
 pub mod error;
+pub mod ledger;
 pub mod reference;
 pub mod secrets;
 

@@ -56,7 +56,8 @@ impl PinKey {
     }
 
     fn mac(&self, salt: &[u8], pin: &str) -> Vec<u8> {
-        let mut m = <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut m =
+            <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         m.update(b"sscard-pin-v1\0");
         m.update(salt);
         m.update(b"\0");
@@ -66,20 +67,26 @@ impl PinKey {
 
     /// Stores a PIN with the given 16-byte salt.
     pub fn seal_pin(&self, pin: &str, salt: [u8; 16]) -> String {
-        format!("v1${}${}", hex::encode(salt), hex::encode(self.mac(&salt, pin)))
+        format!(
+            "v1${}${}",
+            hex::encode(salt),
+            hex::encode(self.mac(&salt, pin))
+        )
     }
 
     /// Whether `pin` matches the stored value (constant-time comparison of the MACs).
     pub fn verify_pin(&self, stored: &str, pin: &str) -> bool {
         let mut parts = stored.split('$');
-        let (Some("v1"), Some(salt), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some("v1"), Some(salt), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return false;
         };
         let (Ok(salt), Ok(mac)) = (hex::decode(salt), hex::decode(mac)) else {
             return false;
         };
-        let mut m = <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut m =
+            <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         m.update(b"sscard-pin-v1\0");
         m.update(&salt);
         m.update(b"\0");
@@ -106,7 +113,9 @@ pub fn hash_password(password: &str, salt: [u8; 16]) -> String {
 /// Verifies a password against a PHC string (constant-time inside argon2).
 pub fn verify_password(hash: &str, password: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => argon().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -133,7 +142,10 @@ mod tests {
     #[test]
     fn short_keys_are_refused_and_never_printed() {
         assert!(PinKey::new(vec![1; 8]).is_err());
-        assert_eq!(format!("{:?}", PinKey::new(vec![1; 16]).unwrap()), "PinKey(***)");
+        assert_eq!(
+            format!("{:?}", PinKey::new(vec![1; 16]).unwrap()),
+            "PinKey(***)"
+        );
     }
 
     #[test]

@@ -109,6 +109,11 @@ impl dyn Tx + '_ {
 /// The backend's connection handling.
 pub(crate) trait Db: Send + Sync {
     fn backend(&self) -> Backend;
+    /// Bulk-load mode: on SQLite, commits are not synced while it is on (a crash may lose the
+    /// load, never corrupt the file). No effect on PostgreSQL.
+    fn set_bulk_load(&self, on: bool) -> Result<()>;
+    /// Refreshes planner statistics after large changes.
+    fn optimize(&self) -> Result<()>;
     fn run(
         &self,
         write: bool,
@@ -252,6 +257,16 @@ impl Store {
                 "transaction closure did not run".into(),
             ))),
         }
+    }
+
+    /// Turns bulk-load mode on or off (see the demo loader).
+    pub fn set_bulk_load(&self, on: bool) -> Result<()> {
+        self.db.set_bulk_load(on)
+    }
+
+    /// Refreshes planner statistics (after a bulk load).
+    pub fn optimize(&self) -> Result<()> {
+        self.db.optimize()
     }
 
     /// Whether the database answers.

@@ -58,6 +58,18 @@ impl Db for PgDb {
         Backend::Postgres
     }
 
+    fn set_bulk_load(&self, _on: bool) -> Result<()> {
+        Ok(())
+    }
+
+    fn optimize(&self) -> Result<()> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        conn.batch_execute("ANALYZE").map_err(map_err)
+    }
+
     fn run(
         &self,
         write: bool,

@@ -111,6 +111,22 @@ impl Db for SqliteDb {
         Backend::Sqlite
     }
 
+    fn set_bulk_load(&self, on: bool) -> Result<()> {
+        let conn = self.writer.lock().map_err(|_| poisoned())?;
+        let sql = if on {
+            "PRAGMA synchronous=OFF"
+        } else {
+            "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE);"
+        };
+        conn.execute_batch(sql).map_err(map_err)
+    }
+
+    fn optimize(&self) -> Result<()> {
+        let conn = self.writer.lock().map_err(|_| poisoned())?;
+        conn.execute_batch("ANALYZE; PRAGMA optimize;")
+            .map_err(map_err)
+    }
+
     fn run(
         &self,
         write: bool,

@@ -28,7 +28,8 @@ CREATE TABLE calendar_days (
 CREATE TABLE agencies (
     id INTEGER PRIMARY KEY,
     code TEXT NOT NULL UNIQUE,
-    region_code TEXT NOT NULL REFERENCES regions(code),
+    -- The agency's own division (a district or county of a pooling region).
+    region_code TEXT NOT NULL,
     name TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('card_centre', 'service_centre', 'bureau', 'counter')),
     phone TEXT NOT NULL,
@@ -254,9 +255,12 @@ CREATE TABLE cards (
     pin_failed INTEGER NOT NULL DEFAULT 0,
     pin_locked INTEGER NOT NULL DEFAULT 0
 );
--- At most one live card per person, enforced by the database itself.
+-- At most one live card per person, enforced by the database itself. An emergency temporary
+-- card may exist beside the regular card being made (at most one of those too).
 CREATE UNIQUE INDEX cards_one_live ON cards(person_id)
-    WHERE status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired');
+    WHERE kind = 'regular' AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired');
+CREATE UNIQUE INDEX cards_one_live_temporary ON cards(person_id)
+    WHERE kind = 'temporary' AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired');
 CREATE INDEX cards_person ON cards(person_id);
 CREATE INDEX cards_status ON cards(status);
 

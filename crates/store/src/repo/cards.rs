@@ -84,10 +84,21 @@ pub fn card_by_no(tx: &mut dyn Tx, card_no: &str) -> Result<Option<CardRow>> {
         .transpose()
 }
 
-/// The person's live card (at most one exists: a unique index guarantees it).
+/// The person's live regular card (at most one exists: a unique index guarantees it).
 pub fn live_card_of(tx: &mut dyn Tx, person_id: i64) -> Result<Option<CardRow>> {
     let sql = format!(
-        "SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1
+        "SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 AND kind = 'regular'
+         AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired')"
+    );
+    tx.query_opt(&sql, params![person_id])?
+        .map(|r| card(&r))
+        .transpose()
+}
+
+/// The person's live temporary card, if any.
+pub fn live_temporary_card_of(tx: &mut dyn Tx, person_id: i64) -> Result<Option<CardRow>> {
+    let sql = format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 AND kind = 'temporary'
          AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired')"
     );
     tx.query_opt(&sql, params![person_id])?
