@@ -1,1 +1,172 @@
-fn main() {}
+//! `sscard`: the social security card service, one binary.
+//!
+//! Every failure prints one line `error: …` to stderr and exits non-zero.
+
+mod commands;
+mod config;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::ConfigArgs;
+
+/// mimalloc: the bulk loader allocates on one thread and frees on another, where it is much
+/// faster than glibc's allocator (measured in BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// 社会保障卡服务平台 / Social Security Card Service.
+///
+/// Configuration comes from flags, then SSCARD_* environment variables, then the TOML file of
+/// --config / SSCARD_CONFIG, then defaults.
+#[derive(Debug, Parser)]
+#[command(name = "sscard", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (API, pages, /healthz, /readyz, /metrics).
+    Serve(ServeArgs),
+    /// Fill an empty database with a deterministic synthetic population.
+    Demo(DemoArgs),
+    /// Audit log commands.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Database schema migrations.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+    /// Configuration commands.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on [env: SSCARD_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Fill the database with demo data first when it has no persons.
+    #[arg(long)]
+    demo: bool,
+    /// Persons to generate with --demo.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    persons: u64,
+    /// Random seed of the demo data (same seed, same data).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Persons to generate.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    persons: u64,
+    /// Random seed (same seed, same data).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+    /// Also write the "try it" list as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    samples: Option<PathBuf>,
+    /// The day the population is "as of" (YYYY-MM-DD) [default: today in Asia/Shanghai]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash-chained audit log and report the first broken row (exit 1 if any).
+    Verify(DbArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Show which migrations are applied (not available yet).
+    Status(DbArgs),
+    /// Apply pending migrations.
+    Up(DbArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration as TOML, secrets redacted.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct DbArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on [env: SSCARD_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(a) => {
+            commands::serve(&a.config, a.listen.as_deref(), a.demo, a.persons, a.seed)
+        }
+        Command::Demo(a) => {
+            commands::demo(&a.config, a.persons, a.seed, a.samples.as_deref(), a.as_of)
+        }
+        Command::Audit(AuditCommand::Verify(a)) => commands::audit_verify(&a.config),
+        Command::Migrate(MigrateCommand::Status(a)) => commands::migrate_status(&a.config),
+        Command::Migrate(MigrateCommand::Up(a)) => commands::migrate_up(&a.config),
+        Command::Config(ConfigCommand::Show(a)) => {
+            commands::config_show(&a.config, a.listen.as_deref())
+        }
+    }
+}
+
+/// The error as one line: the whole cause chain, newlines folded.
+fn one_line(e: &anyhow::Error) -> String {
+    let text = format!("{e:#}");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn main() -> ExitCode {
+    logging::install_panic_hook();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_print_on_one_line() {
+        let e = anyhow::anyhow!("inner\nsecond line").context("outer");
+        assert_eq!(one_line(&e), "outer: inner second line");
+    }
+}

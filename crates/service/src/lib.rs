@@ -11,6 +11,7 @@
 //! - [`reference`]: regions, policies, agencies, banks and the working-day calendar;
 //! - [`demo`]: the deterministic synthetic population.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod demo;

@@ -74,6 +74,12 @@ fn check(app: &App, samples: &DemoSamples, persons: u64) {
         assert!(c.medical_balance_fen >= 0);
         if c.card_status == "active" {
             assert!(c.card_no.as_deref().is_some_and(|n| n.len() == 9));
+            assert!(
+                c.usable && !c.pin_locked && c.life_status == "normal",
+                "{c:?}"
+            );
+        } else {
+            assert!(!c.usable, "{c:?}");
         }
     }
     let roles: HashSet<&str> = samples.staff.iter().map(|s| s.role.as_str()).collect();

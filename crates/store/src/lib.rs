@@ -111,7 +111,7 @@ pub(crate) trait Db: Send + Sync {
     fn backend(&self) -> Backend;
     /// Bulk-load mode: on SQLite, commits are not synced while it is on (a crash may lose the
     /// load, never corrupt the file). No effect on PostgreSQL.
-    fn set_bulk_load(&self, on: bool) -> Result<()>;
+    fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()>;
     /// Refreshes planner statistics after large changes.
     fn optimize(&self) -> Result<()>;
     fn run(
@@ -259,9 +259,11 @@ impl Store {
         }
     }
 
-    /// Turns bulk-load mode on or off (see the demo loader).
-    pub fn set_bulk_load(&self, on: bool) -> Result<()> {
-        self.db.set_bulk_load(on)
+    /// Turns bulk-load mode on or off. On SQLite, secondary indexes are dropped while it is on
+    /// and rebuilt when it ends, except `keep_indexes`: indexes whose keys the loader writes in
+    /// ascending order stay, as appending to them costs less than rebuilding them.
+    pub fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()> {
+        self.db.set_bulk_load(on, keep_indexes)
     }
 
     /// Refreshes planner statistics (after a bulk load).

@@ -58,7 +58,7 @@ impl Db for PgDb {
         Backend::Postgres
     }
 
-    fn set_bulk_load(&self, _on: bool) -> Result<()> {
+    fn set_bulk_load(&self, _on: bool, _keep_indexes: &[&str]) -> Result<()> {
         Ok(())
     }
 

@@ -13,6 +13,8 @@ pub(crate) struct SqliteDb {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     max_readers: usize,
+    /// Secondary indexes dropped for a bulk load, re-created when it ends.
+    saved_indexes: Mutex<Vec<String>>,
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {
@@ -61,6 +63,7 @@ impl SqliteDb {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             max_readers: pool_size.max(1) as usize,
+            saved_indexes: Mutex::new(Vec::new()),
         })
     }
 
@@ -111,19 +114,63 @@ impl Db for SqliteDb {
         Backend::Sqlite
     }
 
-    fn set_bulk_load(&self, on: bool) -> Result<()> {
+    fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()> {
+        // During a bulk load commits are not synced, foreign keys are not checked row by row
+        // (the loader writes parents first) and secondary indexes are dropped, to be rebuilt
+        // in one sorted pass at the end. Rebuilding a UNIQUE index re-checks uniqueness, so
+        // duplicates in the loaded data still fail the load.
         let conn = self.writer.lock().map_err(|_| poisoned())?;
-        let sql = if on {
-            "PRAGMA synchronous=OFF"
+        let mut saved = self.saved_indexes.lock().map_err(|_| poisoned())?;
+        if on {
+            // Leaving WAL needs the only open connection: close the idle readers first.
+            self.readers.lock().map_err(|_| poisoned())?.clear();
+            conn.execute_batch(
+                "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; \
+                 PRAGMA cache_size=-1048576; PRAGMA threads=4;",
+            )
+            .map_err(map_err)?;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+                     AND tbl_name NOT IN ('schema_migrations', 'audit_log', 'audit_head')",
+                )
+                .map_err(map_err)?;
+            let indexes: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(map_err)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(map_err)?;
+            for (name, sql) in indexes {
+                if keep_indexes.contains(&name.as_str()) {
+                    continue;
+                }
+                conn.execute_batch(&format!("DROP INDEX \"{name}\""))
+                    .map_err(map_err)?;
+                saved.push(sql);
+            }
         } else {
-            "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE);"
-        };
-        conn.execute_batch(sql).map_err(map_err)
+            let indexes = std::mem::take(&mut *saved);
+            conn.execute_batch("BEGIN").map_err(map_err)?;
+            for sql in &indexes {
+                if let Err(e) = conn.execute_batch(sql) {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    *saved = indexes;
+                    return Err(map_err(e));
+                }
+            }
+            conn.execute_batch("COMMIT").map_err(map_err)?;
+            conn.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
+                 PRAGMA cache_size=-65536; PRAGMA threads=0;",
+            )
+            .map_err(map_err)?;
+        }
+        Ok(())
     }
 
     fn optimize(&self) -> Result<()> {
         let conn = self.writer.lock().map_err(|_| poisoned())?;
-        conn.execute_batch("ANALYZE; PRAGMA optimize;")
+        conn.execute_batch("PRAGMA analysis_limit=1000; ANALYZE; PRAGMA optimize;")
             .map_err(map_err)
     }
 
@@ -220,18 +267,55 @@ impl Tx for SqliteTx<'_> {
         columns: &[&str],
         rows: &mut dyn Iterator<Item = Vec<Value>>,
     ) -> Result<u64> {
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            columns.join(", "),
-            placeholders.join(", ")
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        // Multi-row INSERTs: per-statement work (constant IN-lists of CHECK constraints and
+        // partial indexes are materialised once per execution) is shared by many rows.
+        let ncol = columns.len().max(1);
+        let per_stmt = (30_000 / ncol).clamp(1, 256);
+        let sql_for = |nrows: usize| {
+            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            let mut k = 1;
+            for r in 0..nrows {
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..ncol {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("?{k}"));
+                    k += 1;
+                }
+                sql.push(')');
+            }
+            sql
+        };
+        let full_sql = sql_for(per_stmt);
+        let mut batch: Vec<Value> = Vec::with_capacity(per_stmt * ncol);
+        let mut in_batch = 0usize;
         let mut n = 0u64;
         for row in rows {
-            stmt.execute(rusqlite::params_from_iter(row.iter().map(P)))
-                .map_err(map_err)?;
+            if row.len() != ncol {
+                return Err(StoreError::Data(format!(
+                    "bulk insert into {table}: row has {} values for {ncol} columns",
+                    row.len()
+                )));
+            }
+            batch.extend(row);
+            in_batch += 1;
             n += 1;
+            if in_batch == per_stmt {
+                let mut stmt = self.conn.prepare_cached(&full_sql).map_err(map_err)?;
+                stmt.execute(rusqlite::params_from_iter(batch.iter().map(P)))
+                    .map_err(map_err)?;
+                batch.clear();
+                in_batch = 0;
+            }
+        }
+        if in_batch > 0 {
+            let mut stmt = self.conn.prepare(&sql_for(in_batch)).map_err(map_err)?;
+            stmt.execute(rusqlite::params_from_iter(batch.iter().map(P)))
+                .map_err(map_err)?;
         }
         Ok(n)
     }

@@ -356,7 +356,7 @@ impl Gen {
         let id = self.next_transfer;
         chunk.transfers.0.push(vec![
             i(id),
-            t(format!("demo-{id}")),
+            t(format!("d{id}")),
             i(debit),
             i(credit),
             i(amount),
@@ -403,7 +403,12 @@ impl Gen {
     ) {
         let list = self.candidates.entry(key).or_default();
         if list.len() < want {
-            list.push(Candidate { sample: c() });
+            let sample = c();
+            // Samples are living holders, but for an unclaimed estate and a cancelled card
+            // (cards are cancelled on death or emigration).
+            if sample.life_status == "normal" || matches!(key, "deceased_unclaimed" | "cancelled") {
+                list.push(Candidate { sample });
+            }
         }
     }
 
@@ -1198,29 +1203,18 @@ fn person(g: &mut Gen, pid: i64, chunk: &mut Chunk) {
         let years_possible = (age - 18).max(0);
         let tenure_months: i32 = g.rng.random_range(3..=(years_possible * 12).clamp(4, 180));
         let start_idx = (end_month - tenure_months + 1).max(month_index(birth) + 18 * 12);
-        let (employer_id, base) = if employed {
+        let (employer_id, base, founded) = if employed {
             let emps = &g.regions[region].employers;
             let e = &emps[g.rng.random_range(0..emps.len())];
             let base =
                 (e.base_level_fen * i64::from(g.rng.random_range(70..160u32)) / 100 / 100) * 100;
-            (Some(e.id), base.max(300_000))
+            (Some(e.id), base.max(300_000), Some(month_index(e.founded)))
         } else {
-            let levels = g.regions[region]
-                .policy
-                .flexible_contribution_levels_fen
-                .clone();
-            (None, levels[g.rng.random_range(0..levels.len())])
+            let levels = &g.regions[region].policy.flexible_contribution_levels_fen;
+            (None, levels[g.rng.random_range(0..levels.len())], None)
         };
-        let start_idx = match employer_id {
-            Some(eid) => {
-                let founded = g.regions[region]
-                    .employers
-                    .iter()
-                    .find(|e| e.id == eid)
-                    .map(|e| month_index(e.founded))
-                    .unwrap_or(start_idx);
-                start_idx.max(founded + 1).min(end_month)
-            }
+        let start_idx = match founded {
+            Some(founded) => start_idx.max(founded + 1).min(end_month),
             None => start_idx.min(end_month),
         };
         let start_date = month_first(start_idx);
@@ -1630,7 +1624,13 @@ fn person(g: &mut Gen, pid: i64, chunk: &mut Chunk) {
                 _ => 1,
             };
             if g.wants(key, want) {
-                let sample = sample_of(&ctx, no, status.as_str(), pin, s.pin_changed);
+                // A card is "active" in the samples only when it is usable.
+                let label = if key == "deceased_unclaimed" {
+                    "holder_deceased"
+                } else {
+                    status.as_str()
+                };
+                let sample = sample_of(&ctx, no, label, pin, s.pin_changed);
                 g.sample_slot(key, want, || sample);
             }
         }
@@ -1757,6 +1757,9 @@ fn sample_of(
         medical_balance_fen: ctx.balance,
         region_code: String::new(),
         life_status: ctx.life.to_string(),
+        card_kind: String::new(),
+        pin_locked: false,
+        usable: false,
     }
 }
 
@@ -1777,7 +1780,15 @@ fn write_chunk(tx: &mut dyn Tx, chunk: Chunk) -> Result<(), StoreError> {
     ];
     for (table, cols, rows) in tables {
         if !rows.0.is_empty() {
+            let t0 = std::time::Instant::now();
+            let n = rows.0.len();
             tx.bulk_insert(table, cols, &mut rows.0.into_iter())?;
+            tracing::debug!(
+                table,
+                rows = n,
+                elapsed_ms = t0.elapsed().as_millis() as u64,
+                "demo rows written"
+            );
         }
     }
     Ok(())
@@ -1808,7 +1819,22 @@ pub(super) fn run(
             &mut employer_rows.0.into_iter(),
         )
     })?;
-    app.store().set_bulk_load(true)?;
+    // Indexes keyed by person or card id grow in insertion order: cheaper to keep than rebuild.
+    app.store().set_bulk_load(
+        true,
+        &[
+            "employment_person",
+            "enrolments_person",
+            "accounts_person",
+            "benefits_person",
+            "injury_cases_person",
+            "cards_one_live",
+            "cards_one_live_temporary",
+            "cards_person",
+            "card_events_card",
+            "loss_reports_card",
+        ],
+    )?;
     let total = opts.persons;
     let (sender, receiver) = mpsc::sync_channel::<Chunk>(2);
     let mut counts: HashMap<&'static str, u64> = HashMap::new();
@@ -1843,7 +1869,13 @@ pub(super) fn run(
             ] {
                 *counts.entry(name).or_insert(0) += n as u64;
             }
-            if let Err(e) = app.store().write(|tx| write_chunk(tx, chunk)) {
+            let t0 = std::time::Instant::now();
+            let r = app.store().write(|tx| write_chunk(tx, chunk));
+            tracing::debug!(
+                elapsed_ms = t0.elapsed().as_millis() as u64,
+                "demo chunk committed"
+            );
+            if let Err(e) = r {
                 write_result = Err(e.into());
                 break;
             }
@@ -1854,7 +1886,12 @@ pub(super) fn run(
             .map_err(|_| ServiceError::internal("demo generator thread panicked"))?;
         write_result.map(|()| g)
     });
-    let restore = app.store().set_bulk_load(false);
+    let t0 = std::time::Instant::now();
+    let restore = app.store().set_bulk_load(false, &[]);
+    tracing::info!(
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "demo indexes rebuilt"
+    );
     let mut g = result?;
     restore?;
 
@@ -1934,6 +1971,14 @@ pub(super) fn run(
                 s.query_password = password;
                 s.query_password_changed = true;
             }
+            s.card_kind = if matches!(key, "temporary_active" | "expired") {
+                "temporary"
+            } else {
+                "regular"
+            }
+            .into();
+            s.pin_locked = key == "pin_locked";
+            s.usable = s.card_status == "active";
             s.region_code = app
                 .store()
                 .read(|tx| {

@@ -26,11 +26,14 @@ pub struct DemoOptions {
     pub as_of: NaiveDate,
 }
 
-/// A cardholder to try things with.
+/// A cardholder to try things with. `card_status` is `active` only for a usable card (living
+/// holder, PIN not locked); otherwise the card state's snake_case name, or `pin_locked` /
+/// `holder_deceased` for an active card that cannot be used.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SampleCardholder {
     pub name: String,
     pub id_number: String,
+    /// `None` until the card is produced (applied, in production).
     pub card_no: Option<String>,
     pub card_status: String,
     pub pin: String,
@@ -40,6 +43,10 @@ pub struct SampleCardholder {
     pub medical_balance_fen: i64,
     pub region_code: String,
     pub life_status: String,
+    /// `regular` or `temporary`.
+    pub card_kind: String,
+    pub pin_locked: bool,
+    pub usable: bool,
 }
 
 /// A staff login.

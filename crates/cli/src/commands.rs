@@ -1,0 +1,273 @@
+//! The subcommands.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sscard_service::demo::{DemoOptions, DemoSamples};
+use sscard_service::secrets::PinKey;
+use sscard_service::{App, AppConfig, ServiceError};
+
+use crate::config::{self, ConfigArgs, Settings};
+use crate::logging;
+
+/// How long in-flight requests may take to finish after SIGTERM / SIGINT.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// A service error as one line: code, English and Chinese message.
+fn svc(e: ServiceError) -> anyhow::Error {
+    anyhow!("{}: {} ({})", e.code, e.message_en, e.message)
+}
+
+fn settings(args: &ConfigArgs, listen: Option<&str>) -> Result<Settings> {
+    let s = config::resolve_from_env(args, listen)?;
+    logging::init(&s)?;
+    Ok(s)
+}
+
+fn open(s: &Settings) -> Result<App> {
+    let pin_key = match &s.pin_key {
+        Some(hex_key) => {
+            let bytes = hex::decode(hex_key.trim())
+                .map_err(|_| anyhow!("the PIN key (SSCARD_PIN_KEY / pin_key) is not valid hex"))?;
+            Some(PinKey::new(bytes).map_err(svc)?)
+        }
+        None => None,
+    };
+    let cfg = AppConfig {
+        db_url: s.db.clone(),
+        pin_key,
+        pin_key_file: s.pin_key_file.clone(),
+        pool_size: s.pool_size,
+    };
+    App::open(&cfg).map_err(svc)
+}
+
+fn generate(app: &App, persons: u64, seed: u64, as_of: NaiveDate) -> Result<DemoSamples> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(Some(persons), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message("generating persons");
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let opts = DemoOptions {
+        persons,
+        seed,
+        as_of,
+    };
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = sscard_service::demo::generate(app, &opts, &progress);
+    bar.finish_and_clear();
+    let samples = result.map_err(svc)?;
+    tracing::info!(persons, seed, %as_of, "demo data generated");
+    Ok(samples)
+}
+
+fn print_samples(s: &DemoSamples) {
+    println!("Try it / 试用账号");
+    println!();
+    println!("Cardholders (ID number, card number, PIN, web query password):");
+    for c in s.cardholders.iter().take(10) {
+        println!(
+            "  {}  {}  card {} ({})  PIN {}{}  query password {}{}  region {}",
+            c.name,
+            c.id_number,
+            c.card_no.as_deref().unwrap_or("-"),
+            c.card_status,
+            c.pin,
+            if c.pin_changed { " (changed)" } else { "" },
+            c.query_password,
+            if c.query_password_changed {
+                " (changed)"
+            } else {
+                ""
+            },
+            c.region_code,
+        );
+    }
+    println!();
+    println!("Staff logins (/console/):");
+    for st in s.staff.iter().take(10) {
+        println!(
+            "  {} / {}  role {}{}",
+            st.username,
+            st.password,
+            st.role,
+            if st.must_change_password {
+                " (must change password)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!();
+    println!("Institutions (API keys):");
+    for i in s.institutions.iter().take(10) {
+        println!(
+            "  {} {} ({})  key {}  secret {}",
+            i.code, i.name, i.kind, i.key_id, i.secret
+        );
+    }
+    if !s.counts.is_empty() {
+        println!();
+        let counts: Vec<String> = s.counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        println!("Generated: {}", counts.join(", "));
+    }
+}
+
+/// `sscard serve`.
+pub fn serve(
+    args: &ConfigArgs,
+    listen: Option<&str>,
+    demo: bool,
+    persons: u64,
+    seed: u64,
+) -> Result<ExitCode> {
+    let s = settings(args, listen)?;
+    let app = open(&s)?;
+    if demo {
+        if app.is_empty().map_err(svc)? {
+            let samples = generate(&app, persons, seed, app.today())?;
+            print_samples(&samples);
+        } else {
+            tracing::info!("the database already has persons: --demo leaves it as it is");
+        }
+    }
+    let listener = std::net::TcpListener::bind(&s.listen)
+        .map_err(|e| anyhow!("cannot listen on {}: {e}", s.listen))?;
+    listener
+        .set_nonblocking(true)
+        .context("cannot configure the listening socket")?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+
+    let (db, backend) = (app.db_url_redacted().to_string(), app.backend());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sscard-worker")
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let listener = tokio::net::TcpListener::from_std(listener).context("cannot use the listening socket")?;
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let notify = stopping.clone();
+        let shutdown = async move {
+            let which = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(signal = which, "shutting down: finishing requests in flight");
+            notify.notify_one();
+        };
+        tracing::info!(db = %db, backend, "listening on http://{addr}");
+        let server = sscard_http::serve(app, listener, shutdown);
+        tokio::select! {
+            r = server => r.map_err(|e| anyhow!("server failed: {e}")),
+            _ = async { stopping.notified().await; tokio::time::sleep(GRACE).await } => {
+                tracing::warn!(grace_secs = GRACE.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(5));
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard demo`.
+pub fn demo(
+    args: &ConfigArgs,
+    persons: u64,
+    seed: u64,
+    samples_file: Option<&Path>,
+    as_of: Option<NaiveDate>,
+) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    if !app.is_empty().map_err(svc)? {
+        bail!(
+            "the database {} already has persons; `sscard demo` only fills an empty database",
+            app.db_url_redacted()
+        );
+    }
+    let samples = generate(&app, persons, seed, as_of.unwrap_or_else(|| app.today()))?;
+    print_samples(&samples);
+    if let Some(path) = samples_file {
+        let json =
+            serde_json::to_string_pretty(&samples).context("cannot serialise the samples")?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+        println!();
+        println!("Samples written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard audit verify`.
+pub fn audit_verify(args: &ConfigArgs) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let report = sscard_service::audit::verify(&app).map_err(svc)?;
+    match report.first_broken {
+        None => {
+            println!("audit chain OK: {} rows", report.rows);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((seq, reason)) => {
+            println!("audit chain BROKEN at row {seq}: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `sscard migrate status`: lists every migration and whether it is applied (applies nothing).
+pub fn migrate_status(args: &ConfigArgs) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let list = sscard_service::admin::migration_status(&s.db).map_err(svc)?;
+    let mut pending = 0;
+    for m in &list {
+        match &m.applied_at {
+            Some(at) => println!("{:04} {:<20} applied {at}", m.version, m.name),
+            None => {
+                pending += 1;
+                println!("{:04} {:<20} pending", m.version, m.name);
+            }
+        }
+    }
+    println!("{pending} pending");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard migrate up`.
+pub fn migrate_up(args: &ConfigArgs) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    println!(
+        "database {} is up to date (migrations applied)",
+        app.db_url_redacted()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard config show`.
+pub fn config_show(args: &ConfigArgs, listen: Option<&str>) -> Result<ExitCode> {
+    let s = config::resolve_from_env(args, listen)?;
+    print!("{}", s.to_redacted_toml()?);
+    Ok(ExitCode::SUCCESS)
+}
