@@ -15,6 +15,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod demo;
+pub mod employers;
 pub mod error;
 pub mod ledger;
 pub mod reference;

@@ -234,3 +234,60 @@ pub fn benefits_of(tx: &mut dyn Tx, person_id: i64) -> Result<Vec<BenefitRow>> {
     })
     .collect()
 }
+
+/// Fields of a new employer.
+pub struct NewEmployer<'a> {
+    pub credit_code: &'a str,
+    pub credit_code_override_by: Option<&'a str>,
+    pub name: &'a str,
+    pub region_code: &'a str,
+    pub address: &'a str,
+}
+
+/// Inserts an employer, numbering it `<region><6-digit sequence>` within its region.
+pub fn insert_employer(
+    tx: &mut dyn Tx,
+    e: &NewEmployer<'_>,
+    now: DateTime<Utc>,
+) -> Result<EmployerRow> {
+    let last = tx.query_opt(
+        "SELECT employer_no FROM employers WHERE employer_no LIKE $1 ORDER BY employer_no DESC LIMIT 1",
+        params![format!("{}%", e.region_code)],
+    )?;
+    let next = match last {
+        Some(r) => {
+            r.text(0)?
+                .get(6..)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1
+        }
+        None => 1,
+    };
+    let employer_no = format!("{}{:06}", e.region_code, next);
+    let id = tx
+        .query_one(
+            "INSERT INTO employers (employer_no, credit_code, credit_code_override_by, name,
+                 region_code, address, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            params![
+                employer_no.as_str(),
+                e.credit_code,
+                e.credit_code_override_by,
+                e.name,
+                e.region_code,
+                e.address,
+                ts(now)
+            ],
+            "employer",
+        )?
+        .i64(0)?;
+    Ok(EmployerRow {
+        id,
+        employer_no,
+        credit_code: e.credit_code.to_string(),
+        credit_code_override_by: e.credit_code_override_by.map(str::to_string),
+        name: e.name.to_string(),
+        region_code: e.region_code.to_string(),
+    })
+}
