@@ -356,7 +356,8 @@ impl Gen {
         let id = self.next_transfer;
         chunk.transfers.0.push(vec![
             i(id),
-            t(format!("d{id}")),
+            // Zero-padded so the UNIQUE index on client_id is appended to in order.
+            t(format!("d{id:010}")),
             i(debit),
             i(credit),
             i(amount),
