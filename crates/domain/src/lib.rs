@@ -14,6 +14,7 @@
 //! - [`policy`]: the per-region policy (PIN defaults, loss validity, fees, windows…);
 //! - [`coded`]: the stable error codes every user-facing error carries.
 
+pub mod calendar;
 pub mod card;
 pub mod clock;
 pub mod coded;

@@ -11,13 +11,16 @@
 //! - [`reference`]: regions, policies, agencies, banks and the working-day calendar;
 //! - [`demo`]: the deterministic synthetic population.
 
+pub mod access;
 pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod cards;
 pub mod demo;
 pub mod employers;
 pub mod error;
 pub mod ledger;
+pub mod notices;
 pub mod reference;
 pub mod secrets;
 

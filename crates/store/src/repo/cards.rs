@@ -160,3 +160,122 @@ pub fn events_of(tx: &mut dyn Tx, card_id: i64) -> Result<Vec<CardEventRow>> {
     })
     .collect()
 }
+
+/// Reads a card for a change: on PostgreSQL the row is locked until the transaction ends
+/// (SQLite's single writer already serialises writes).
+pub fn card_for_update_by_no(tx: &mut dyn Tx, card_no: &str) -> Result<Option<CardRow>> {
+    let lock = if tx.backend() == crate::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE card_no = $1{lock}");
+    tx.query_opt(&sql, params![card_no])?
+        .map(|r| card(&r))
+        .transpose()
+}
+
+/// Reads a card by id for a change (locked on PostgreSQL).
+pub fn card_for_update(tx: &mut dyn Tx, id: i64) -> Result<Option<CardRow>> {
+    let lock = if tx.backend() == crate::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1{lock}");
+    tx.query_opt(&sql, params![id])?
+        .map(|r| card(&r))
+        .transpose()
+}
+
+/// Fields of a new card application.
+pub struct NewCard<'a> {
+    pub person_id: i64,
+    pub kind: CardKind,
+    pub status: CardStatus,
+    pub region_code: &'a str,
+    pub agency_id: Option<i64>,
+    pub previous_card_id: Option<i64>,
+    pub applied_at: &'a str,
+    pub expires_on: Option<&'a str>,
+    pub pin_mac: &'a str,
+}
+
+/// Inserts a card; a second live card of the same kind for the person is refused by the
+/// database (`StoreError::Constraint`).
+pub fn insert_card(tx: &mut dyn Tx, c: &NewCard<'_>) -> Result<i64> {
+    tx.query_one(
+        "INSERT INTO cards (person_id, kind, status, region_code, agency_id, previous_card_id,
+             applied_at, expires_on, status_changed_at, pin_mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9) RETURNING id",
+        params![
+            c.person_id,
+            c.kind.as_str(),
+            c.status.as_str(),
+            c.region_code,
+            c.agency_id,
+            c.previous_card_id,
+            c.applied_at,
+            c.expires_on,
+            c.pin_mac
+        ],
+        "card",
+    )?
+    .i64(0)
+}
+
+/// Sets a card's status.
+pub fn set_status(tx: &mut dyn Tx, id: i64, status: CardStatus, at: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE cards SET status = $1, status_changed_at = $2 WHERE id = $3",
+        params![status.as_str(), at, id],
+    )?;
+    Ok(())
+}
+
+/// Records the PIN's state: the MAC, whether it was changed from the initial PIN, the shared
+/// wrong-try counter and the lock.
+pub fn set_pin_state(
+    tx: &mut dyn Tx,
+    id: i64,
+    pin_mac: &str,
+    pin_changed: bool,
+    pin_failed: i64,
+    pin_locked: bool,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE cards SET pin_mac = $1, pin_changed = $2, pin_failed = $3, pin_locked = $4 WHERE id = $5",
+        params![pin_mac, pin_changed, pin_failed, pin_locked, id],
+    )?;
+    Ok(())
+}
+
+/// Appends an entry to a card's timeline.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_event(
+    tx: &mut dyn Tx,
+    card_id: i64,
+    event: &str,
+    from: Option<CardStatus>,
+    to: CardStatus,
+    channel: &str,
+    actor: &str,
+    detail_json: &str,
+    at: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO card_events (card_id, event, from_status, to_status, channel, actor, detail_json, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        params![
+            card_id,
+            event,
+            from.map(|f| f.as_str()),
+            to.as_str(),
+            channel,
+            actor,
+            detail_json,
+            at
+        ],
+    )?;
+    Ok(())
+}
