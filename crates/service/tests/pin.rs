@@ -136,7 +136,7 @@ fn scenario(url: &str) {
     assert!(pin::verify(&app, &kiosk, &icard, &i.pin).is_ok());
     // Unknown and dead cards.
     assert_eq!(
-        pin::verify(&app, &kiosk, &"Z99999999".to_string(), "123456")
+        pin::verify(&app, &kiosk, "Z99999999", "123456")
             .unwrap_err()
             .code,
         "CARD_NOT_FOUND"
