@@ -48,6 +48,7 @@ where
         (name = "reference", description = "Pooling regions, agencies, administrative divisions"),
         (name = "validation", description = "Identity document and credit code checks"),
         (name = "meta", description = "This document"),
+        (name = "auth", description = "Staff login, sessions and password changes"),
     )
 )]
 pub struct ApiDoc;

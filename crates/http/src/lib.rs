@@ -14,6 +14,7 @@
 //! in a handler becomes a 500 error JSON.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -61,6 +62,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::validate_document))
         .routes(routes!(api::validate_credit_code))
         .routes(routes!(api::openapi_json))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::me))
 }
 
 /// The OpenAPI document of the API.

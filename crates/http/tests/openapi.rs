@@ -19,6 +19,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/documents/validate"),
     ("post", "/api/v1/credit-codes/validate"),
     ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/password"),
+    ("get", "/api/v1/auth/me"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
@@ -126,9 +130,10 @@ async fn operations_describe_their_errors_and_schemas() {
     }
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
             assert!(
-                op["responses"]["200"].is_object(),
-                "{method} {path} has no 200 response"
+                responses.keys().any(|k| k.starts_with('2')),
+                "{method} {path} has no success response"
             );
             assert!(
                 op["tags"].as_array().is_some_and(|t| !t.is_empty()),

@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod notices;
 pub mod reference;
 pub mod secrets;
+pub mod staff;
 
 pub use app::{App, AppConfig, SystemClock};
 pub use error::{ErrorKind, ServiceError};

@@ -233,3 +233,124 @@ pub fn staff_by_username(tx: &mut dyn Tx, username: &str) -> Result<Option<Staff
     })
     .transpose()
 }
+
+/// Records a failed login; returns the new count of consecutive failures.
+pub fn record_login_failure(
+    tx: &mut dyn Tx,
+    staff_id: i64,
+    locked_until: Option<&str>,
+) -> Result<i64> {
+    tx.execute(
+        "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = COALESCE($1, locked_until)
+         WHERE id = $2",
+        params![locked_until, staff_id],
+    )?;
+    tx.query_i64(
+        "SELECT failed_logins FROM staff WHERE id = $1",
+        params![staff_id],
+    )
+}
+
+/// Clears the failure counter and any lock after a successful login or an unlock.
+pub fn reset_login_failures(tx: &mut dyn Tx, staff_id: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+        params![staff_id],
+    )?;
+    Ok(())
+}
+
+/// Sets a staff password hash and whether it must be changed at next login.
+pub fn set_staff_password(
+    tx: &mut dyn Tx,
+    staff_id: i64,
+    hash: &str,
+    must_change: bool,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE staff SET password_hash = $1, must_change_password = $2 WHERE id = $3",
+        params![hash, must_change, staff_id],
+    )?;
+    Ok(())
+}
+
+/// The code of an agency by id.
+pub fn agency_code(tx: &mut dyn Tx, id: i64) -> Result<Option<String>> {
+    tx.query_opt("SELECT code FROM agencies WHERE id = $1", params![id])?
+        .map(|r| r.text(0))
+        .transpose()
+}
+
+/// A console/API session (only the hash of its token is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub staff_id: i64,
+    pub csrf_token: String,
+    pub expires_at: String,
+    pub last_seen_at: String,
+}
+
+pub fn insert_session(
+    tx: &mut dyn Tx,
+    token_hash: &str,
+    staff_id: i64,
+    csrf: &str,
+    now: &str,
+    expires_at: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $4)",
+        params![token_hash, staff_id, csrf, now, expires_at],
+    )?;
+    Ok(())
+}
+
+pub fn session_by_hash(tx: &mut dyn Tx, token_hash: &str) -> Result<Option<SessionRow>> {
+    tx.query_opt(
+        "SELECT staff_id, csrf_token, expires_at, last_seen_at FROM staff_sessions WHERE token_hash = $1",
+        params![token_hash],
+    )?
+    .map(|r| {
+        Ok(SessionRow {
+            staff_id: r.i64(0)?,
+            csrf_token: r.text(1)?,
+            expires_at: r.text(2)?,
+            last_seen_at: r.text(3)?,
+        })
+    })
+    .transpose()
+}
+
+pub fn touch_session(tx: &mut dyn Tx, token_hash: &str, now: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE staff_sessions SET last_seen_at = $1 WHERE token_hash = $2",
+        params![now, token_hash],
+    )?;
+    Ok(())
+}
+
+pub fn delete_session(tx: &mut dyn Tx, token_hash: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM staff_sessions WHERE token_hash = $1",
+        params![token_hash],
+    )?;
+    Ok(())
+}
+
+/// Ends every session of a staff user (password change, disabling).
+pub fn delete_sessions_of(tx: &mut dyn Tx, staff_id: i64) -> Result<()> {
+    tx.execute(
+        "DELETE FROM staff_sessions WHERE staff_id = $1",
+        params![staff_id],
+    )?;
+    Ok(())
+}
+
+pub fn staff_by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<StaffRow>> {
+    let username = tx.query_opt("SELECT username FROM staff WHERE id = $1", params![id])?;
+    match username {
+        Some(r) => staff_by_username(tx, &r.text(0)?),
+        None => Ok(None),
+    }
+}
