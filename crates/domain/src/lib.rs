@@ -25,6 +25,7 @@ pub mod money;
 pub mod person;
 pub mod pin;
 pub mod policy;
+pub mod settlement;
 
 pub use coded::Coded;
 pub use money::Money;
