@@ -155,6 +155,9 @@ pub fn serve(
         .context("cannot read the listening address")?;
 
     let (db, backend) = (app.db_url_redacted().to_string(), app.backend());
+    let sms_gateway: Arc<dyn sscard_service::notices::SmsGateway> = Arc::new(
+        sscard_service::notices::LogFileGateway::new(default_sms_log(&s.db)),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sscard-worker")
@@ -176,6 +179,7 @@ pub fn serve(
             notify.notify_one();
         };
         tracing::info!(db = %db, backend, "listening on http://{addr}");
+        tokio::spawn(deliver_notices_forever(app.clone(), sms_gateway));
         let server = sscard_http::serve(app, listener, shutdown);
         tokio::select! {
             r = server => r.map_err(|e| anyhow!("server failed: {e}")),
@@ -270,4 +274,73 @@ pub fn config_show(args: &ConfigArgs, listen: Option<&str>) -> Result<ExitCode> 
     let s = config::resolve_from_env(args, listen)?;
     print!("{}", s.to_redacted_toml()?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard jobs run-daily`: runs the daily job once and prints its report as JSON.
+pub fn jobs_run_daily(args: &ConfigArgs) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let report = sscard_service::cards::jobs::run_daily(&app).map_err(svc)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The SMS gateway's log file: `sscard-sms.log` beside the SQLite database (in the working
+/// directory for PostgreSQL).
+pub fn default_sms_log(db: &str) -> std::path::PathBuf {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return std::path::PathBuf::from("sscard-sms.log");
+    }
+    let path = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(db);
+    Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.join("sscard-sms.log"))
+        .unwrap_or_else(|| std::path::PathBuf::from("sscard-sms.log"))
+}
+
+/// `sscard notices send`.
+pub fn notices_send(args: &ConfigArgs, sms_log: Option<&Path>) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let path = sms_log.map_or_else(|| default_sms_log(&s.db), Path::to_path_buf);
+    let gateway = sscard_service::notices::LogFileGateway::new(path);
+    let report = sscard_service::notices::deliver_due(&app, &gateway, 10_000).map_err(svc)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How often `serve` delivers due notices.
+const NOTICE_ROUND: Duration = Duration::from_secs(30);
+
+/// Delivers due notices every [`NOTICE_ROUND`] on a blocking thread, for as long as the runtime
+/// runs. A failing gateway only delays the notices (they stay pending).
+async fn deliver_notices_forever(app: App, gateway: Arc<dyn sscard_service::notices::SmsGateway>) {
+    let mut tick = tokio::time::interval(NOTICE_ROUND);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (a, g) = (app.clone(), gateway.clone());
+        let round = tokio::task::spawn_blocking(move || {
+            sscard_service::notices::deliver_due(&a, g.as_ref(), 500)
+        })
+        .await;
+        match round {
+            Ok(Ok(r)) if r.sent + r.retried_later > 0 => {
+                tracing::info!(
+                    sent = r.sent,
+                    retried_later = r.retried_later,
+                    "notices delivered"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(code = e.code, "notice delivery failed; next round retries")
+            }
+            Err(e) => tracing::error!(error = %e, "notice delivery task failed"),
+        }
+    }
 }

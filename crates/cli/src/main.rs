@@ -45,6 +45,36 @@ enum Command {
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Scheduled jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Notices to cardholders (SMS outbox).
+    #[command(subcommand)]
+    Notices(NoticesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NoticesCommand {
+    /// Send the notices that are due once (failures stay pending and are retried later);
+    /// prints the report as JSON.
+    Send(NoticesSendArgs),
+}
+
+#[derive(Debug, Args)]
+struct NoticesSendArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The SMS gateway's log file [default: sscard-sms.log beside the SQLite database]
+    #[arg(long, value_name = "FILE")]
+    sms_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Run the daily job once: lapse temporary losses, move uncollected cards to the card
+    /// centre (and remind their holders), expire temporary cards, cancel the cards of holders
+    /// deceased or emigrated long enough ago. Idempotent; prints the report as JSON.
+    RunDaily(DbArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +161,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(MigrateCommand::Up(a)) => commands::migrate_up(&a.config),
         Command::Config(ConfigCommand::Show(a)) => {
             commands::config_show(&a.config, a.listen.as_deref())
+        }
+        Command::Jobs(JobsCommand::RunDaily(a)) => commands::jobs_run_daily(&a.config),
+        Command::Notices(NoticesCommand::Send(a)) => {
+            commands::notices_send(&a.config, a.sms_log.as_deref())
         }
     }
 }

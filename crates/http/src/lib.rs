@@ -14,7 +14,11 @@
 //! in a handler becomes a 500 error JSON.
 
 pub mod api;
+pub mod api_aftercare;
+pub mod api_bank;
+pub mod api_cards;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -66,6 +70,35 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::me))
+        .routes(routes!(api_cards::create_application))
+        .routes(routes!(api_cards::import_roster))
+        .routes(routes!(api_cards::create_batch))
+        .routes(routes!(api_cards::get_batch))
+        .routes(routes!(api_cards::bank_file))
+        .routes(routes!(api_cards::bank_return))
+        .routes(routes!(api_cards::collect_card))
+        .routes(routes!(api_cards::report_loss))
+        .routes(routes!(api_cards::lift_loss))
+        .routes(routes!(api_cards::pin_verify))
+        .routes(routes!(api_cards::pin_change))
+        .routes(routes!(api_cards::pin_reset))
+        .routes(routes!(api_cards::pin_unlock))
+        .routes(routes!(api_cards::search_persons))
+        .routes(routes!(api_cards::person_detail))
+        .routes(routes!(api_aftercare::reissue_card))
+        .routes(routes!(api_aftercare::get_certificate))
+        .routes(routes!(api_aftercare::certificate_pdf))
+        .routes(routes!(api_aftercare::issue_temporary))
+        .routes(routes!(api_aftercare::replace_card))
+        .routes(routes!(api_aftercare::correct_card))
+        .routes(routes!(api_aftercare::cancel_card))
+        .routes(routes!(api_aftercare::record_death))
+        .routes(routes!(api_aftercare::create_heir_claim))
+        .routes(routes!(api_aftercare::pay_heir))
+        .routes(routes!(api_aftercare::list_fees))
+        .routes(routes!(api_bank::activate))
+        .routes(routes!(api_bank::loss))
+        .routes(routes!(api_bank::unfreeze))
 }
 
 /// The OpenAPI document of the API.
@@ -100,9 +133,9 @@ pub fn router_with_extra_routes(app: App, extra: Router<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/", get(pages::landing))
-        .route("/console/", get(pages::console))
         .route("/portal/", get(pages::portal))
         .route("/kiosk/", get(pages::kiosk))
+        .merge(console::router())
         .merge(api)
         .merge(extra)
         .fallback(fallback)

@@ -23,6 +23,35 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/password"),
     ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/cards/applications"),
+    ("post", "/api/v1/rosters"),
+    ("post", "/api/v1/batches"),
+    ("get", "/api/v1/batches/{batch_no}"),
+    ("get", "/api/v1/batches/{batch_no}/bank-file"),
+    ("post", "/api/v1/batches/{batch_no}/bank-return"),
+    ("post", "/api/v1/cards/{card_no}/collect"),
+    ("post", "/api/v1/cards/{card_no}/loss"),
+    ("post", "/api/v1/cards/{card_no}/loss/lift"),
+    ("post", "/api/v1/cards/{card_no}/pin/verify"),
+    ("post", "/api/v1/cards/{card_no}/pin/change"),
+    ("post", "/api/v1/cards/{card_no}/pin/reset"),
+    ("post", "/api/v1/cards/{card_no}/pin/unlock"),
+    ("get", "/api/v1/persons"),
+    ("get", "/api/v1/persons/{doc_type}/{number}"),
+    ("post", "/api/v1/cards/{card_no}/reissue"),
+    ("get", "/api/v1/certificates/{cert_no}"),
+    ("get", "/api/v1/certificates/{cert_no}/pdf"),
+    ("post", "/api/v1/temporary-cards"),
+    ("post", "/api/v1/cards/{card_no}/replace"),
+    ("post", "/api/v1/cards/{card_no}/correct"),
+    ("post", "/api/v1/cards/{card_no}/cancel"),
+    ("post", "/api/v1/deaths"),
+    ("post", "/api/v1/heir-claims"),
+    ("post", "/api/v1/heir-claims/{claim_id}/payout"),
+    ("get", "/api/v1/fees"),
+    ("post", "/api/v1/bank/cards/{card_no}/activate"),
+    ("post", "/api/v1/bank/cards/{card_no}/loss"),
+    ("post", "/api/v1/bank/cards/{card_no}/unfreeze"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
@@ -41,6 +70,12 @@ fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
 
 fn concrete(path: &str) -> String {
     path.replace("{code}", "511000")
+        .replace("{batch_no}", "B511000-20260101-001")
+        .replace("{card_no}", "N00000011")
+        .replace("{doc_type}", "citizen_id")
+        .replace("{number}", "11010519491231002X")
+        .replace("{cert_no}", "LK511000000000125")
+        .replace("{claim_id}", "1")
 }
 
 #[tokio::test]

@@ -15,14 +15,17 @@ pub mod access;
 pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod bank;
 pub mod cards;
 pub mod demo;
 pub mod employers;
 pub mod error;
 pub mod ledger;
 pub mod notices;
+pub mod persons;
 pub mod reference;
 pub mod secrets;
+pub mod signing;
 pub mod staff;
 
 pub use app::{App, AppConfig, SystemClock};

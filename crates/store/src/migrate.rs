@@ -29,6 +29,11 @@ const SQLITE: &[Migration] = &[
         name: "lifecycle",
         sql: include_str!("../migrations/sqlite/0002_lifecycle.sql"),
     },
+    Migration {
+        version: 3,
+        name: "ledger",
+        sql: include_str!("../migrations/sqlite/0003_ledger.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -41,6 +46,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "lifecycle",
         sql: include_str!("../migrations/postgres/0002_lifecycle.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "ledger",
+        sql: include_str!("../migrations/postgres/0003_ledger.sql"),
     },
 ];
 

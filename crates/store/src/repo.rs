@@ -1,11 +1,13 @@
 //! Repository functions: all the SQL of sscard, written once for both backends. Each takes the
 //! open transaction (`&mut dyn Tx`) so a use case can combine several in one atomic unit.
 
+pub mod aftercare;
 pub mod audit;
 pub mod cards;
 pub mod ledger;
 pub mod org;
 pub mod persons;
+pub mod production;
 pub mod regions;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -2,7 +2,23 @@
 //! state machine, records the card's timeline and writes the audit row, in the caller's
 //! transaction.
 
+pub mod apply;
+pub mod approval;
+pub mod batches;
+pub mod cancel;
+pub mod certificates;
+pub mod collect;
+pub mod death;
+pub mod fees;
+pub mod jobs;
+pub mod loss;
+pub mod numbers;
+pub mod photo;
 pub mod pin;
+pub mod reissue;
+pub mod replace;
+pub mod roster;
+pub mod temporary;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

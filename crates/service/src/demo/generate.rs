@@ -20,6 +20,7 @@ use super::names::*;
 use super::{DemoOptions, DemoSamples, SampleCardholder, SampleInstitution, SampleStaff};
 use crate::App;
 use crate::audit::{self, Actor, Change, Channel};
+use crate::cards::numbers::{card_no, chip_serial};
 use crate::error::ServiceError;
 use crate::secrets;
 
@@ -125,6 +126,7 @@ const ACCOUNT_COLS: &[&str] = &[
     "created_at",
 ];
 const TRANSFER_COLS: &[&str] = &[
+    "period",
     "id",
     "client_id",
     "debit_account",
@@ -280,17 +282,6 @@ fn at(d: NaiveDate, hour: u32) -> String {
     ts(Utc.from_utc_datetime(&(local - Duration::hours(8))))
 }
 
-/// Card number: region letter, 7 digits, check character (mod 11 over the digits, X for 10).
-fn card_no(letter: char, serial: u64) -> String {
-    let digits = format!("{:07}", serial % 10_000_000);
-    let mut sum = u32::from(letter as u8) * 3;
-    for (k, ch) in digits.bytes().enumerate() {
-        sum += u32::from(ch - b'0') * (k as u32 + 2);
-    }
-    let check = b"0123456789X"[(sum % 11) as usize] as char;
-    format!("{letter}{digits}{check}")
-}
-
 impl Gen {
     fn per_mille(&mut self) -> u32 {
         self.rng.random_range(0..1000)
@@ -354,7 +345,17 @@ impl Gen {
     ) {
         self.next_transfer += 1;
         let id = self.next_transfer;
+        // A contribution credit is for the month before the one it is booked in, and may exist
+        // once per account and month (the monthly posting skips months already credited).
+        let period = (kind == "contribution")
+            .then(|| {
+                NaiveDate::parse_from_str(&when[..10], "%Y-%m-%d")
+                    .ok()
+                    .map(|d| month_str(month_index(d) - 1))
+            })
+            .flatten();
         chunk.transfers.0.push(vec![
+            opt_t(period),
             i(id),
             // Zero-padded so the UNIQUE index on client_id is appended to in order.
             t(format!("d{id:010}")),
@@ -518,7 +519,7 @@ impl Gen {
             let serial = *serial;
             let cid = CardId::new(
                 &RegionCode::parse(region_code).expect("seed region"),
-                0x5A00_0000_0000_0000 + serial * 7919,
+                chip_serial(serial),
             );
             (
                 Some(card_no(letter, serial)),
@@ -899,6 +900,12 @@ fn setup(app: &App, opts: &DemoOptions, samples: &mut DemoSamples) -> Result<Gen
             let secret = hex::encode(rng.random::<[u8; 32]>());
             let id = org::insert_bank(tx, code, name, hotline, &key_id, &secret)?;
             banks.push((id, code));
+            samples.banks.push(super::SampleBank {
+                code: code.to_string(),
+                name: name.to_string(),
+                key_id: key_id.clone(),
+                secret: secret.clone(),
+            });
         }
         for (code, letter, _) in REGION_WEIGHTS {
             let policy = regions::policy_in_force(tx, code, today)?.unwrap_or_else(|| RegionPolicy::for_region(code));

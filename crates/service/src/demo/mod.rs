@@ -68,12 +68,23 @@ pub struct SampleInstitution {
     pub secret: String,
 }
 
+/// A cooperating bank's API credentials.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SampleBank {
+    pub code: String,
+    pub name: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
 /// The "try it" list, also written as JSON by `--samples FILE`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct DemoSamples {
     pub cardholders: Vec<SampleCardholder>,
     pub staff: Vec<SampleStaff>,
     pub institutions: Vec<SampleInstitution>,
+    /// The cooperating banks' API credentials (the signed bank API).
+    pub banks: Vec<SampleBank>,
     /// Counts of what was generated, by table.
     pub counts: Vec<(String, u64)>,
 }

@@ -279,3 +279,8 @@ pub fn insert_event(
     )?;
     Ok(())
 }
+
+/// Parses a row selected with [`CARD_COLUMNS`] (for other repo modules' queries).
+pub fn parse_card_row(r: &Row) -> Result<CardRow> {
+    card(r)
+}
