@@ -344,3 +344,43 @@ async fn deliver_notices_forever(app: App, gateway: Arc<dyn sscard_service::noti
         }
     }
 }
+
+/// `sscard ledger post-contributions --month YYYY-MM`.
+pub fn ledger_post_contributions(args: &ConfigArgs, month: &str) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let actor = sscard_service::audit::Actor::system(sscard_service::audit::Channel::Cli);
+    let started = std::time::Instant::now();
+    let report = sscard_service::ledger::post_contributions(&app, &actor, month).map_err(svc)?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "contributions posted"
+    );
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard ledger check`.
+pub fn ledger_check(args: &ConfigArgs) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let violations = sscard_service::ledger::check_invariants(&app).map_err(svc)?;
+    if violations.is_empty() {
+        println!("ledger OK");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for v in &violations {
+            println!("ledger BROKEN: {v:?}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `sscard ledger expire-pending`.
+pub fn ledger_expire(args: &ConfigArgs) -> Result<ExitCode> {
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let n = sscard_service::ledger::expire_pending(&app).map_err(svc)?;
+    println!("{n} reservations voided");
+    Ok(ExitCode::SUCCESS)
+}

@@ -51,6 +51,29 @@ enum Command {
     /// Notices to cardholders (SMS outbox).
     #[command(subcommand)]
     Notices(NoticesCommand),
+    /// The medical personal-account ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Credit every insured person's medical personal account for a month from the
+    /// contribution records (idempotent per person and month); prints the report as JSON.
+    PostContributions(PostContributionsArgs),
+    /// Check the ledger invariants; exits 1 and lists the violations when any is broken.
+    Check(DbArgs),
+    /// Void the two-phase reservations past their expiry.
+    ExpirePending(DbArgs),
+}
+
+#[derive(Debug, Args)]
+struct PostContributionsArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    month: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +189,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Notices(NoticesCommand::Send(a)) => {
             commands::notices_send(&a.config, a.sms_log.as_deref())
         }
+        Command::Ledger(LedgerCommand::PostContributions(a)) => {
+            commands::ledger_post_contributions(&a.config, &a.month)
+        }
+        Command::Ledger(LedgerCommand::Check(a)) => commands::ledger_check(&a.config),
+        Command::Ledger(LedgerCommand::ExpirePending(a)) => commands::ledger_expire(&a.config),
     }
 }
 

@@ -182,3 +182,51 @@ pub async fn unfreeze(
         .await?,
     ))
 }
+
+/// The bank's account-opening return file for a batch.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct BankReturnDto {
+    /// CSV text with a header `doc_number,bank_account` (see the counter's bank-return import).
+    #[serde(default)]
+    pub content: String,
+}
+
+/// The bank returns the account-opening file of a production batch: accounts opened, card
+/// numbers assigned, cards ready for collection. Only the bank's own batches.
+#[utoipa::path(post, path = "/api/v1/bank/batches/{batch_no}/return", tag = "bank",
+    params(
+        ("batch_no" = String, Path, description = "Production batch number"),
+        ("X-Key-Id" = String, Header, description = "The bank's key id"),
+        ("X-Timestamp" = String, Header, description = "Unix seconds"),
+        ("X-Nonce" = String, Header, description = "Unique per request"),
+        ("X-Signature" = String, Header, description = "hex HMAC-SHA256"),
+    ),
+    request_body = BankReturnDto,
+    responses(
+        (status = 200, description = "ReturnReport: row-level report", body = Object),
+        (status = 400, description = "BAD_REQUEST, RETURN_FILE_HEADER", body = ErrorBody),
+        (status = 401, description = "SIGNATURE_INVALID, TIMESTAMP_STALE, NONCE_REUSED", body = ErrorBody),
+        (status = 404, description = "BATCH_NOT_FOUND (unknown or another bank's batch)", body = ErrorBody)))]
+pub async fn batch_return(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiPath(batch_no): ApiPath<String>,
+    body: Bytes,
+) -> Result<Json<sscard_service::cards::batches::ReturnReport>, ApiError> {
+    let signed = Signed::new(&method, &uri, &headers, body);
+    Ok(Json(
+        blocking(&s.app, move |app| {
+            let bank = signed.authenticate(app)?;
+            let dto: BankReturnDto = parse_body(&signed.body)?;
+            sscard_service::cards::batches::bank_return(
+                app,
+                &bank.actor(),
+                &batch_no,
+                dto.content.as_bytes(),
+            )
+        })
+        .await?,
+    ))
+}

@@ -99,6 +99,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_bank::activate))
         .routes(routes!(api_bank::loss))
         .routes(routes!(api_bank::unfreeze))
+        .routes(routes!(api_bank::batch_return))
 }
 
 /// The OpenAPI document of the API.

@@ -200,3 +200,63 @@ async fn signed_bank_operations() {
         "CARD_NOT_FOUND",
     );
 }
+
+#[tokio::test]
+async fn the_bank_returns_its_account_opening_file() {
+    use sscard_service::audit::{Actor, Channel};
+    use sscard_service::cards::batches::{self, NewBatch};
+    let (_d, app, s) = demo_app();
+    let clerk = Actor {
+        username: "clerk1".into(),
+        role: "clerk".into(),
+        agency: "NJ-CARD".into(),
+        channel: Channel::Counter,
+    };
+    let mine = &s.banks[1];
+    let other = &s.banks[2];
+    // The counter sends a batch to the bank.
+    let b = batches::create(
+        &app,
+        &clerk,
+        &NewBatch {
+            region_code: "500000".into(),
+            card_refs: None,
+            bank_code: Some(mine.code.clone()),
+        },
+    )
+    .unwrap();
+    let file = batches::bank_file(&app, &clerk, &b.batch_no).unwrap();
+    let mut csv = String::from("doc_number,bank_account\n");
+    let mut lines = file.content.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "doc_number").unwrap();
+    for (k, line) in lines.enumerate() {
+        csv.push_str(&format!(
+            "{},621700000{:010}\n",
+            line.split(',').nth(col).unwrap(),
+            k + 1
+        ));
+    }
+    let r = sscard_http::router(app);
+    let path = format!("/api/v1/bank/batches/{}/return", b.batch_no);
+    let body = serde_json::json!({ "content": csv }).to_string();
+    // Another bank cannot see the batch.
+    let refused = Call::new(other, &path, &body, "return-nonce-other")
+        .send(&r)
+        .await;
+    expect(&refused, StatusCode::NOT_FOUND, "BATCH_NOT_FOUND");
+    // The batch's bank returns the file: every card produced.
+    let ok = Call::new(mine, &path, &body, "return-nonce-mine")
+        .send(&r)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let report = ok.json();
+    assert_eq!(report["produced"].as_u64().unwrap() as usize, b.cards);
+    assert_eq!(report["error_rows"], 0);
+    assert_eq!(report["batch_status"], "produced");
+    // The same nonce again is a replay.
+    let replay = Call::new(mine, &path, &body, "return-nonce-mine")
+        .send(&r)
+        .await;
+    expect(&replay, StatusCode::UNAUTHORIZED, "NONCE_REUSED");
+}

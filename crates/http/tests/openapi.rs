@@ -51,6 +51,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/fees"),
     ("post", "/api/v1/bank/cards/{card_no}/activate"),
     ("post", "/api/v1/bank/cards/{card_no}/loss"),
+    ("post", "/api/v1/bank/batches/{batch_no}/return"),
     ("post", "/api/v1/bank/cards/{card_no}/unfreeze"),
 ];
 

@@ -326,15 +326,25 @@ pub fn bank_file(app: &App, actor: &Actor, batch_no: &str) -> Result<BankFile, S
     })
 }
 
-/// Imports the bank's return file of a batch (clerk or supervisor). See the module
-/// documentation for the format and the row codes.
+/// Imports the bank's return file of a batch: at the counter (clerk or supervisor) or sent by
+/// the cooperating bank itself through the signed bank API (role `bank`, which only sees its
+/// own batches: another bank's batch answers `BATCH_NOT_FOUND`). See the module documentation
+/// for the format and the row codes.
 pub fn bank_return(
     app: &App,
     actor: &Actor,
     batch_no: &str,
     csv: &[u8],
 ) -> Result<ReturnReport, ServiceError> {
-    access::require(actor, &COUNTER)?;
+    access::require(
+        actor,
+        &[
+            crate::access::CLERK,
+            crate::access::SUPERVISOR,
+            crate::access::BANK,
+        ],
+    )?;
+    let from_bank = actor.role == crate::access::BANK;
     let now = app.now();
     let today = app.today();
     let batch_no = batch_no.trim().to_string();
@@ -342,6 +352,10 @@ pub fn bank_return(
     app.store().write(|tx| {
         let b = production::batch_for_update(tx, &batch_no)?
             .ok_or_else(|| batch_not_found(&batch_no))?;
+        // A bank sees only its own batches (its code is the actor's agency).
+        if from_bank && b.bank_code.as_deref() != Some(actor.agency.as_str()) {
+            return Err(batch_not_found(&batch_no));
+        }
         let mut it = rows
             .iter()
             .enumerate()
