@@ -104,6 +104,9 @@ impl Server {
     }
 }
 
+/// (what, token, method, path, body, expected status, expected code).
+type Case<'a> = (&'a str, Option<&'a str>, &'a str, String, Value, u16, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_refuses_with_its_code() {
     let s = start().await;
@@ -127,7 +130,7 @@ async fn every_operation_refuses_with_its_code() {
         "000000"
     };
 
-    let cases: Vec<(&str, Option<&str>, &str, String, Value, u16, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         // (what, token, method, path, body, status, code)
         (
             "no session",
