@@ -105,7 +105,15 @@ impl Server {
 }
 
 /// (what, token, method, path, body, expected status, expected code).
-type Case<'a> = (&'a str, Option<&'a str>, &'a str, String, Value, u16, &'a str);
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    String,
+    Value,
+    u16,
+    &'a str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_refuses_with_its_code() {
