@@ -478,7 +478,15 @@ pub fn bank_return(
                             "notice_date": today.to_string(),
                         }),
                     )?;
-                    notices::queue_for_card(tx, now, &card, notices::Kind::CardReady)?;
+                    // A reissued card's holder hears "reissue ready" (they hold a pickup
+                    // certificate); everyone else "card ready".
+                    let kind = match sscard_store::repo::cards::previous_card_status(tx, card.id)?
+                        .as_deref()
+                    {
+                        Some("reissuing") => notices::Kind::ReissueReady,
+                        _ => notices::Kind::CardReady,
+                    };
+                    notices::queue_for_card(tx, now, &card, kind)?;
                     produced += 1;
                     r.card_no = Some(no);
                 }

@@ -284,3 +284,13 @@ pub fn insert_event(
 pub fn parse_card_row(r: &Row) -> Result<CardRow> {
     card(r)
 }
+
+/// The status of the card this one replaces (reissue, replacement, correction), if any.
+pub fn previous_card_status(tx: &mut dyn Tx, card_id: i64) -> Result<Option<String>> {
+    tx.query_opt(
+        "SELECT p.status FROM cards c JOIN cards p ON p.id = c.previous_card_id WHERE c.id = $1",
+        params![card_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+}
