@@ -152,6 +152,7 @@ pub async fn issue_temporary(
             app,
             &who,
             &TemporaryCardRequest {
+                presented_doc_number: None,
                 doc_number: req.doc_number,
                 reason: req.reason,
                 proof_ref: req.proof_ref,

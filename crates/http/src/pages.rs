@@ -76,11 +76,6 @@ fn coming_soon(en: bool, zh_title: &str, en_title: &str) -> Html<String> {
     }
 }
 
-/// `GET /console/`.
-pub async fn console(q: RawQuery) -> Html<String> {
-    coming_soon(english(&q), "经办工作台", "Staff console")
-}
-
 /// `GET /portal/`.
 pub async fn portal(q: RawQuery) -> Html<String> {
     coming_soon(english(&q), "个人服务门户", "Cardholder portal")

@@ -65,7 +65,12 @@ impl PinKey {
         m.finalize().into_bytes().to_vec()
     }
 
-    /// Stores a PIN with the given 16-byte salt.
+    /// Stores a PIN under a fresh random salt.
+    pub fn seal_new_pin(&self, pin: &str) -> String {
+        self.seal_pin(pin, random_salt())
+    }
+
+    /// Stores a PIN with the given 16-byte salt (deterministic: the demo loader).
     pub fn seal_pin(&self, pin: &str, salt: [u8; 16]) -> String {
         format!(
             "v1${}${}",
@@ -93,6 +98,14 @@ impl PinKey {
         m.update(pin.as_bytes());
         m.verify_slice(&mac).is_ok()
     }
+}
+
+/// A fresh random 16-byte salt.
+pub fn random_salt() -> [u8; 16] {
+    use rand::RngCore;
+    let mut s = [0u8; 16];
+    rand::rng().fill_bytes(&mut s);
+    s
 }
 
 fn argon() -> Argon2<'static> {

@@ -300,9 +300,7 @@ pub fn change_password(
             "The new password must differ from the current one",
         ));
     }
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let hash = secrets::hash_password(new, salt);
+    let hash = secrets::hash_password(new, secrets::random_salt());
     let keep = token_hash(token);
     app.store().write(|tx| {
         org::set_staff_password(tx, staff.id, &hash, false)?;

@@ -851,6 +851,7 @@ fn job_rules(app: &App, holders: &[SampleCardholder]) {
         app,
         &clerk,
         &temporary::TemporaryCardRequest {
+            presented_doc_number: None,
             doc_number: tid.clone(),
             reason: "住院治疗".into(),
             proof_ref: "ZY-1".into(),

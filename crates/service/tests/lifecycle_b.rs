@@ -377,6 +377,7 @@ fn temporary_scenario(env: &Env) {
     // A person whose card is being reissued (no usable card).
     let h = env.holders("active", "", 5)[2].clone();
     let req = |reason: &str, proof: &str| TemporaryCardRequest {
+        presented_doc_number: None,
         doc_number: h.doc.clone(),
         reason: reason.into(),
         proof_ref: proof.into(),
@@ -394,6 +395,7 @@ fn temporary_scenario(env: &Env) {
             app,
             &clerk(),
             &TemporaryCardRequest {
+                presented_doc_number: None,
                 doc_number: "11010519491231002X".into(),
                 reason: "住院治疗".into(),
                 proof_ref: "ZY2026-001".into(),
@@ -443,6 +445,7 @@ fn temporary_scenario(env: &Env) {
             app,
             &clerk(),
             &TemporaryCardRequest {
+                presented_doc_number: None,
                 doc_number: h2.doc.clone(),
                 reason: "急诊".into(),
                 proof_ref: "JZ-7".into(),
@@ -831,6 +834,7 @@ fn death_scenario(env: &Env) {
             app,
             &clerk(),
             &TemporaryCardRequest {
+                presented_doc_number: None,
                 doc_number: h.doc.clone(),
                 reason: "x".into(),
                 proof_ref: "y".into(),

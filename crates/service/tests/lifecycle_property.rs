@@ -318,6 +318,7 @@ fn step_inner(w: &mut World, op: &Op) -> bool {
         }
         Op::Temporary { who } => {
             let req = temporary::TemporaryCardRequest {
+                presented_doc_number: None,
                 doc_number: who_id(*who),
                 reason: "住院治疗".into(),
                 proof_ref: "ZY-1".into(),

@@ -100,6 +100,19 @@ fn scenario(url: &str) {
         "{kinds:?}"
     );
     assert!(!kinds.iter().any(|k| k == "card_ready"), "{kinds:?}");
+    // While the new card is being made, a temporary card is refused when the document presented
+    // is not the person's own (the console names the person, the holder presents the ID).
+    let wrong = sscard_service::cards::temporary::issue(
+        &app,
+        &clerk,
+        &sscard_service::cards::temporary::TemporaryCardRequest {
+            doc_number: lost.id_number.clone(),
+            presented_doc_number: Some("11010519491231002X".into()),
+            reason: "住院治疗".into(),
+            proof_ref: "ZY-9".into(),
+        },
+    );
+    assert_eq!(wrong.unwrap_err().code, "ID_MISMATCH");
 }
 
 #[test]

@@ -14,7 +14,6 @@
 //! `PERSON_IMPRISONED`, `FORBIDDEN` (only clerks and supervisors apply).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rand::RngCore;
 use serde::Serialize;
 use sscard_domain::card::{CardKind, CardStatus};
 use sscard_domain::ids::{Document, DocumentType, RegionCode};
@@ -112,28 +111,6 @@ pub(crate) fn life_status_refusal(status: &str) -> Option<ServiceError> {
     ))
 }
 
-/// `CARD_LIVE_EXISTS`: at most one live card per person.
-pub(crate) fn live_card_exists(card: Option<&card_repo::CardRow>) -> ServiceError {
-    let what = card
-        .map(|c| {
-            format!(
-                "{}{}",
-                c.status.label_zh(),
-                c.card_no
-                    .as_deref()
-                    .map(|n| format!(",卡号 {n}"))
-                    .unwrap_or_default()
-            )
-        })
-        .unwrap_or_default();
-    ServiceError::new(
-        ErrorKind::Conflict,
-        "CARD_LIVE_EXISTS",
-        format!("该人员已有一张有效社会保障卡({what}),不能重复申领"),
-        "The person already holds a live card; a second one cannot be applied for",
-    )
-}
-
 /// Checks a mobile number: empty, or 11 digits starting with 1.
 pub(crate) fn check_phone(phone: &str) -> Result<String, ServiceError> {
     let p = phone.trim();
@@ -225,7 +202,7 @@ pub(crate) fn check(tx: &mut dyn Tx, p: &Prepared, actor: &Actor) -> Result<Chec
             ));
         }
         if let Some(c) = card_repo::live_card_of(tx, person.id)? {
-            return Err(live_card_exists(Some(&c)));
+            return Err(super::live_card_exists(Some(&c)));
         }
         if p.photo.is_none() && production::photo_meta(tx, person.id)?.is_none() {
             return Err(photo::missing_error());
@@ -277,12 +254,6 @@ pub(crate) fn check(tx: &mut dyn Tx, p: &Prepared, actor: &Actor) -> Result<Chec
         existing: None,
         region,
     })
-}
-
-fn new_salt() -> [u8; 16] {
-    let mut s = [0u8; 16];
-    rand::rng().fill_bytes(&mut s);
-    s
 }
 
 /// Writes a checked application: registers the person if new, stores the photo, creates the
@@ -395,8 +366,8 @@ pub(crate) fn write(
     let policy = policy_of(tx, &region, today)?;
     let earlier_cards = production::count_regular_cards(tx, person_id)?;
     let agency = production::agency_by_code(tx, &actor.agency)?;
-    let pin_mac = key.seal_pin(&policy.initial_pin, new_salt());
-    let card_id = card_repo::insert_card(
+    let pin_mac = key.seal_new_pin(&policy.initial_pin);
+    let card_id = super::insert_card(
         tx,
         &card_repo::NewCard {
             person_id,
@@ -409,11 +380,7 @@ pub(crate) fn write(
             expires_on: None,
             pin_mac: &pin_mac,
         },
-    )
-    .map_err(|e| match e {
-        StoreError::Constraint(_) => live_card_exists(None),
-        other => other.into(),
-    })?;
+    )?;
     let free = earlier_cards == 0 && policy.first_card_free;
     let fee_fen = if free { 0 } else { policy.reissue_fee_fen };
     let fee = super::fees::charge(
@@ -436,35 +403,9 @@ pub(crate) fn write(
     if let (Some(d), serde_json::Value::Object(more)) = (detail.as_object_mut(), extra) {
         d.extend(more);
     }
-    card_repo::insert_event(
-        tx,
-        card_id,
-        "apply",
-        None,
-        CardStatus::Applied,
-        actor.channel.as_str(),
-        &actor.username,
-        &detail.to_string(),
-        &at,
-    )?;
-    audit::record(
-        tx,
-        now,
-        actor,
-        Change {
-            action: "card.apply",
-            entity: "card",
-            entity_id: &format!("card#{card_id}"),
-            before: serde_json::Value::Null,
-            after: serde_json::json!({
-                "status": CardStatus::Applied.as_str(),
-                "person": format!("person#{person_id}"),
-                "detail": detail,
-            }),
-        },
-    )?;
     let card = card_repo::card_by_id(tx, card_id)?
         .ok_or_else(|| ServiceError::internal("new card vanished"))?;
+    super::record_new_card(tx, now, actor, &card, "apply", detail)?;
     Ok(ApplicationResult {
         card_ref: card_id,
         person_ref: person_id,

@@ -194,3 +194,80 @@ pub fn record_event(
     )?;
     Ok(())
 }
+
+/// `CARD_LIVE_EXISTS`: at most one live card per person.
+pub(crate) fn live_card_exists(card: Option<&repo::CardRow>) -> ServiceError {
+    let what = card
+        .map(|c| {
+            format!(
+                "{}{}",
+                c.status.label_zh(),
+                c.card_no
+                    .as_deref()
+                    .map(|n| format!(",卡号 {n}"))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    ServiceError::new(
+        ErrorKind::Conflict,
+        "CARD_LIVE_EXISTS",
+        format!("该人员已有一张有效社会保障卡({what}),不能重复申领"),
+        "The person already holds a live card; a second one cannot be applied for",
+    )
+}
+
+/// Inserts a new card, mapping the one-live-card index's refusal to `CARD_LIVE_EXISTS`. Every
+/// way a card comes into being (application, reissue, replacement, correction, temporary card)
+/// goes through here.
+pub(crate) fn insert_card(tx: &mut dyn Tx, c: &repo::NewCard<'_>) -> Result<i64, ServiceError> {
+    match repo::insert_card(tx, c) {
+        Ok(id) => Ok(id),
+        Err(e) if e.is_constraint() => Err(live_card_exists(None)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Appends the first timeline entry of a new card and its audit row.
+pub(crate) fn record_new_card(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    card: &repo::CardRow,
+    event: &str,
+    detail: serde_json::Value,
+) -> Result<(), ServiceError> {
+    repo::insert_event(
+        tx,
+        card.id,
+        event,
+        None,
+        card.status,
+        actor.channel.as_str(),
+        &actor.username,
+        &detail.to_string(),
+        &ts(now),
+    )?;
+    let entity_id = card
+        .card_no
+        .clone()
+        .unwrap_or_else(|| format!("card#{}", card.id));
+    audit::record(
+        tx,
+        now,
+        actor,
+        Change {
+            action: &format!("card.{event}"),
+            entity: "card",
+            entity_id: &entity_id,
+            before: serde_json::Value::Null,
+            after: serde_json::json!({
+                "status": card.status.as_str(),
+                "kind": card.kind.as_str(),
+                "person_id": card.person_id,
+                "detail": detail,
+            }),
+        },
+    )?;
+    Ok(())
+}

@@ -4,7 +4,6 @@
 //!
 //! A wrong PIN is recorded (committed) even though the caller's operation fails.
 
-use rand::RngCore;
 use serde::Serialize;
 use sscard_domain::card::CardStatus;
 use sscard_domain::pin::{is_pin_format, validate_new_pin};
@@ -128,12 +127,6 @@ pub struct PinChange {
     pub holder_doc_number: Option<String>,
 }
 
-fn new_salt() -> [u8; 16] {
-    let mut s = [0u8; 16];
-    rand::rng().fill_bytes(&mut s);
-    s
-}
-
 /// Changes the PIN (any channel). The old PIN is checked on the shared counter; the new one
 /// must pass the domain's rules. Changing away from the initial PIN "enables" it.
 /// Errors: those of [`verify`], `ID_REQUIRED`, `ID_MISMATCH`, the `PIN_WEAK_*` codes.
@@ -166,7 +159,7 @@ pub fn change(
         let birth = chrono::NaiveDate::parse_from_str(&person.birth_date, "%Y-%m-%d").ok();
         validate_new_pin(&req.new_pin, birth, &policy.initial_pin)
             .map_err(|e| ServiceError::invalid(&e))?;
-        let mac = key.seal_pin(&req.new_pin, new_salt());
+        let mac = key.seal_new_pin(&req.new_pin);
         repo::set_pin_state(tx, card.id, &mac, true, 0, false)?;
         record_event(
             tx,
@@ -216,7 +209,7 @@ pub fn reset(
             }
             None => (policy.initial_pin.clone(), false),
         };
-        let mac = key.seal_pin(&pin, new_salt());
+        let mac = key.seal_new_pin(&pin);
         repo::set_pin_state(tx, card.id, &mac, changed, 0, false)?;
         record_event(
             tx,

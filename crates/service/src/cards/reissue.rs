@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rand::RngCore;
 use serde::Serialize;
 use sscard_domain::calendar::add_working_days;
 use sscard_domain::card::{CardEvent, CardKind, CardStatus};
@@ -27,7 +26,7 @@ use super::fees::{self, FeeKind, FeeView};
 use super::{CardView, check_holder_document, holder, load_for_update, policy_of, transition};
 use crate::App;
 use crate::access::{self, COUNTER};
-use crate::audit::{self, Actor, Change};
+use crate::audit::Actor;
 use crate::error::{ErrorKind, ServiceError};
 use crate::secrets::PinKey;
 
@@ -90,75 +89,6 @@ pub fn card_temporary() -> ServiceError {
     )
 }
 
-pub(crate) fn new_salt() -> [u8; 16] {
-    let mut s = [0u8; 16];
-    rand::rng().fill_bytes(&mut s);
-    s
-}
-
-/// Appends the first timeline entry of a new card and its audit row.
-pub(crate) fn record_new_card(
-    tx: &mut dyn Tx,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    card: &repo::CardRow,
-    event: &str,
-    detail: serde_json::Value,
-) -> Result<(), ServiceError> {
-    repo::insert_event(
-        tx,
-        card.id,
-        event,
-        None,
-        card.status,
-        actor.channel.as_str(),
-        &actor.username,
-        &detail.to_string(),
-        &ts(now),
-    )?;
-    let entity_id = card
-        .card_no
-        .clone()
-        .unwrap_or_else(|| format!("card#{}", card.id));
-    audit::record(
-        tx,
-        now,
-        actor,
-        Change {
-            action: &format!("card.{event}"),
-            entity: "card",
-            entity_id: &entity_id,
-            before: serde_json::Value::Null,
-            after: serde_json::json!({
-                "status": card.status.as_str(),
-                "kind": card.kind.as_str(),
-                "person_id": card.person_id,
-                "detail": detail,
-            }),
-        },
-    )?;
-    Ok(())
-}
-
-/// `CARD_LIVE_EXISTS`: the database refused a second live card of the same kind.
-pub fn live_card_exists() -> ServiceError {
-    ServiceError::new(
-        ErrorKind::Conflict,
-        "CARD_LIVE_EXISTS",
-        "该参保人员已有一张有效的同类社会保障卡",
-        "The person already holds a live card of this kind",
-    )
-}
-
-/// Inserts a card, mapping the one-live-card index's refusal to `CARD_LIVE_EXISTS`.
-pub(crate) fn insert_card(tx: &mut dyn Tx, c: &repo::NewCard<'_>) -> Result<i64, ServiceError> {
-    match repo::insert_card(tx, c) {
-        Ok(id) => Ok(id),
-        Err(e) if e.is_constraint() => Err(live_card_exists()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Applies for the regular card that succeeds `old` (reissue, replacement, correction): status
 /// `applied`, the region's initial PIN, `previous_card_id` pointing at the old card, at the
 /// actor's agency. Records its first timeline entry (`event`) and audit row.
@@ -178,9 +108,9 @@ pub(crate) fn apply_successor(
     } else {
         aftercare::agency_id_by_code(tx, &actor.agency)?
     };
-    let pin_mac = key.seal_pin(&policy.initial_pin, new_salt());
+    let pin_mac = key.seal_new_pin(&policy.initial_pin);
     let at = ts(now);
-    let id = insert_card(
+    let id = super::insert_card(
         tx,
         &repo::NewCard {
             person_id: old.person_id,
@@ -196,7 +126,7 @@ pub(crate) fn apply_successor(
     )?;
     let card = repo::card_by_id(tx, id)?
         .ok_or_else(|| ServiceError::internal(format!("card {id} vanished")))?;
-    record_new_card(tx, now, actor, &card, event, detail)?;
+    super::record_new_card(tx, now, actor, &card, event, detail)?;
     Ok(card)
 }
 

@@ -15,8 +15,9 @@ use sscard_store::Tx;
 use sscard_store::repo::{aftercare, cards as repo, production, ts};
 
 use super::numbers;
-use super::reissue::{find_person, insert_card, new_salt, person_deceased, record_new_card};
+use super::reissue::{find_person, person_deceased};
 use super::{CardView, policy_of};
+use super::{insert_card, record_new_card};
 use crate::App;
 use crate::access::{self, COUNTER};
 use crate::audit::Actor;
@@ -32,8 +33,11 @@ const TEMPORARY_CHIP_BASE: u64 = 0x7E00_0000_0000_0000;
 /// A temporary card request at the counter.
 #[derive(Debug, Clone)]
 pub struct TemporaryCardRequest {
-    /// The person's document number (checked at the counter).
+    /// The person's document number.
     pub doc_number: String,
+    /// The document the person presents at the counter, when the caller identified the person
+    /// some other way (the console's person page): it must be the person's own (`ID_MISMATCH`).
+    pub presented_doc_number: Option<String>,
     /// The emergency, e.g. "住院治疗".
     pub reason: String,
     /// The proof, e.g. the hospital admission certificate number.
@@ -64,7 +68,7 @@ fn required(code: &'static str, zh: &str, en: &str) -> ServiceError {
 
 /// Issues a temporary card (counter only).
 ///
-/// Errors: `FORBIDDEN`, `EMERGENCY_REASON_REQUIRED`, `PROOF_REQUIRED`, `PERSON_NOT_FOUND`,
+/// Errors: `FORBIDDEN`, `EMERGENCY_REASON_REQUIRED`, `PROOF_REQUIRED`, `PERSON_NOT_FOUND`, `ID_MISMATCH`,
 /// `PERSON_DECEASED`, `TEMP_CARD_NOT_NEEDED` (the person's regular card is active and usable),
 /// `TEMP_CARD_EXISTS` (a live temporary card already exists).
 pub fn issue(
@@ -94,6 +98,9 @@ pub fn issue(
     let key = app.pin_key().clone();
     app.store().write(|tx| {
         let person = find_person(tx, &req.doc_number)?;
+        if let Some(presented) = req.presented_doc_number.as_deref() {
+            super::check_holder_document(&person, presented)?;
+        }
         if person.life_status == "deceased" {
             return Err(person_deceased());
         }
@@ -127,7 +134,7 @@ pub fn issue(
         } else {
             aftercare::agency_id_by_code(tx, &actor.agency)?
         };
-        let pin_mac = key.seal_pin(&policy.initial_pin, new_salt());
+        let pin_mac = key.seal_new_pin(&policy.initial_pin);
         let at = ts(now);
         let id = insert_card(
             tx,
