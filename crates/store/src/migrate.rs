@@ -34,6 +34,11 @@ const SQLITE: &[Migration] = &[
         name: "ledger",
         sql: include_str!("../migrations/sqlite/0003_ledger.sql"),
     },
+    Migration {
+        version: 4,
+        name: "channels",
+        sql: include_str!("../migrations/sqlite/0004_channels.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -51,6 +56,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "ledger",
         sql: include_str!("../migrations/postgres/0003_ledger.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "channels",
+        sql: include_str!("../migrations/postgres/0004_channels.sql"),
     },
 ];
 
