@@ -39,6 +39,16 @@ const SQLITE: &[Migration] = &[
         name: "channels",
         sql: include_str!("../migrations/sqlite/0004_channels.sql"),
     },
+    Migration {
+        version: 5,
+        name: "medical",
+        sql: include_str!("../migrations/sqlite/0005_medical.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "portal",
+        sql: include_str!("../migrations/sqlite/0006_portal.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -61,6 +71,16 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "channels",
         sql: include_str!("../migrations/postgres/0004_channels.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "medical",
+        sql: include_str!("../migrations/postgres/0005_medical.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "portal",
+        sql: include_str!("../migrations/postgres/0006_portal.sql"),
     },
 ];
 
