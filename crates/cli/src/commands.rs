@@ -44,6 +44,7 @@ fn open(s: &Settings) -> Result<App> {
         pin_key,
         pin_key_file: s.pin_key_file.clone(),
         pool_size: s.pool_size,
+        ecard_key_file: s.ecard_key_file.clone(),
     };
     App::open(&cfg).map_err(svc)
 }

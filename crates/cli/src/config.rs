@@ -39,6 +39,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub pin_key_file: Option<PathBuf>,
     pub pin_key: Option<String>,
+    pub ecard_key_file: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
     pub pool_size: Option<u32>,
@@ -47,8 +48,8 @@ pub struct FileConfig {
 /// Options every command that opens the database takes.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConfigArgs {
-    /// TOML configuration file (keys: db, listen, pin_key_file, pin_key, log_format, log,
-    /// pool_size) [env: SSCARD_CONFIG]
+    /// TOML configuration file (keys: db, listen, pin_key_file, pin_key, ecard_key_file,
+    /// log_format, log, pool_size) [env: SSCARD_CONFIG]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database: an SQLite file path or a postgres://user:pass@host/db URL
@@ -59,6 +60,11 @@ pub struct ConfigArgs {
     /// given as hex in SSCARD_PIN_KEY (never as a flag)
     #[arg(long, value_name = "FILE")]
     pub pin_key_file: Option<PathBuf>,
+    /// File holding the Ed25519 key (hex seed) that signs electronic-card QR codes; every
+    /// server of a deployment needs the same one [env: SSCARD_ECARD_KEY_FILE]
+    /// [default: sscard-ecard.key beside the SQLite file, created on first start]
+    #[arg(long, value_name = "FILE")]
+    pub ecard_key_file: Option<PathBuf>,
     /// Log format [env: SSCARD_LOG_FORMAT] [default: text]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -79,6 +85,7 @@ pub struct Settings {
     pub pin_key_file: Option<PathBuf>,
     /// Hex; a secret.
     pub pin_key: Option<String>,
+    pub ecard_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log: String,
     pub pool_size: u32,
@@ -93,6 +100,8 @@ struct Shown<'a> {
     pin_key_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pin_key: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ecard_key_file: Option<String>,
     log_format: LogFormat,
     log: &'a str,
     pool_size: u32,
@@ -106,6 +115,10 @@ impl Settings {
             listen: &self.listen,
             pin_key_file: self.pin_key_file.as_ref().map(|p| p.display().to_string()),
             pin_key: self.pin_key.as_ref().map(|_| "***"),
+            ecard_key_file: self
+                .ecard_key_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
             log_format: self.log_format,
             log: &self.log,
             pool_size: self.pool_size,
@@ -217,6 +230,11 @@ pub fn resolve(
             .or_else(|| env("SSCARD_PIN_KEY_FILE").map(PathBuf::from))
             .or(file.pin_key_file),
         pin_key: env("SSCARD_PIN_KEY").or(file.pin_key),
+        ecard_key_file: args
+            .ecard_key_file
+            .clone()
+            .or_else(|| env("SSCARD_ECARD_KEY_FILE").map(PathBuf::from))
+            .or(file.ecard_key_file),
         log_format: log_format.or(file.log_format).unwrap_or_default(),
         log: args
             .log
@@ -328,6 +346,7 @@ mod tests {
             listen: DEFAULT_LISTEN.into(),
             pin_key_file: None,
             pin_key: Some("00112233445566778899aabbccddeeff".into()),
+            ecard_key_file: None,
             log_format: LogFormat::Text,
             log: "info".into(),
             pool_size: 8,

@@ -2,9 +2,12 @@
 //!
 //! Every failure prints one line `error: …` to stderr and exits non-zero.
 
+mod bench;
 mod commands;
 mod config;
+mod ivr;
 mod logging;
+mod ops;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +57,24 @@ enum Command {
     /// The medical personal-account ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Write an online backup of an SQLite database while servers keep serving (PostgreSQL:
+    /// use pg_dump).
+    Backup(ops::BackupArgs),
+    /// Replace an SQLite database with a backup file (stop the server first).
+    Restore(ops::RestoreArgs),
+    /// Load generators against a running server.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// The 12333 phone line: console, FastAGI server, prompt sounds, load simulator.
+    #[command(subcommand)]
+    Ivr(ivr::IvrCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Concurrent signed clients post medical settlements (2207) for random demo cardholders;
+    /// prints `settle_tps=<N> p50_ms=<x> p99_ms=<y> errors=<n>`.
+    Settle(bench::SettleArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +215,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ledger(LedgerCommand::Check(a)) => commands::ledger_check(&a.config),
         Command::Ledger(LedgerCommand::ExpirePending(a)) => commands::ledger_expire(&a.config),
+        Command::Backup(a) => ops::backup(&a),
+        Command::Restore(a) => ops::restore(&a),
+        Command::Bench(BenchCommand::Settle(a)) => bench::settle(&a).map(|()| ExitCode::SUCCESS),
+        Command::Ivr(c) => ivr::run(c),
     }
 }
 

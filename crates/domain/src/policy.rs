@@ -92,7 +92,8 @@ pub struct RegionPolicy {
     pub pooling_annual_cap_fen: i64,
     /// Pooling ratios by institution level.
     pub pooling_ratios: PoolingRatios,
-    /// A settlement above this amount requires the card PIN (0: always).
+    /// A settlement whose personal-account part is above this amount requires the card PIN
+    /// (0: every settlement that uses the account).
     pub pin_required_above_fen: i64,
     /// Monthly contribution bases flexible-employment contributors may choose from.
     pub flexible_contribution_levels_fen: Vec<i64>,
@@ -120,7 +121,7 @@ impl Default for RegionPolicy {
             pooling_deductible_fen: 80_000,
             pooling_annual_cap_fen: 30_000_000,
             pooling_ratios: PoolingRatios::default(),
-            pin_required_above_fen: 0,
+            pin_required_above_fen: 20_000,
             flexible_contribution_levels_fen: vec![400_000, 500_000, 600_000, 800_000, 1_000_000],
         }
     }

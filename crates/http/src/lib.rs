@@ -6,7 +6,8 @@
 //! - `/healthz` (process alive), `/readyz` (database answers), `/metrics` (Prometheus text);
 //! - the JSON API under `/api/v1/` (see [`api`]), described by the OpenAPI 3 document at
 //!   `/api/v1/openapi.json`, generated from the handlers ([`api_router`]);
-//! - the landing page `/` and the placeholders `/console/`, `/portal/`, `/kiosk/` ([`pages`]).
+//! - the landing page `/` ([`pages`]) and the cardholder web portal `/portal/` ([`portal`]);
+//! - the self-service kiosk `/kiosk/` ([`kiosk`]).
 //!
 //! Service calls are blocking (synchronous database clients) and always run on tokio's
 //! blocking pool ([`api::blocking`]). Every request gets an `x-request-id`, an access-log line
@@ -17,13 +18,17 @@ pub mod api;
 pub mod api_aftercare;
 pub mod api_bank;
 pub mod api_cards;
+pub mod api_ivr;
+pub mod api_medical;
 pub mod auth;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod kiosk;
 pub mod metrics;
 pub mod observe;
 pub mod pages;
+pub mod portal;
 
 use std::any::Any;
 use std::future::Future;
@@ -100,6 +105,17 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_bank::loss))
         .routes(routes!(api_bank::unfreeze))
         .routes(routes!(api_bank::batch_return))
+        .routes(routes!(api_medical::sign_in))
+        .routes(routes!(api_medical::person_info))
+        .routes(routes!(api_medical::presettle))
+        .routes(routes!(api_medical::settle))
+        .routes(routes!(api_medical::reverse))
+        .routes(routes!(api_medical::revoke))
+        .routes(routes!(api_medical::reconcile_totals))
+        .routes(routes!(api_medical::reconcile_detail))
+        .routes(routes!(api_ivr::start_call))
+        .routes(routes!(api_ivr::send_keys))
+        .routes(routes!(api_ivr::hang_up))
 }
 
 /// The OpenAPI document of the API.
@@ -134,9 +150,9 @@ pub fn router_with_extra_routes(app: App, extra: Router<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/", get(pages::landing))
-        .route("/portal/", get(pages::portal))
-        .route("/kiosk/", get(pages::kiosk))
+        .merge(portal::router())
         .merge(console::router())
+        .merge(kiosk::router())
         .merge(api)
         .merge(extra)
         .fallback(fallback)

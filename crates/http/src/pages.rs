@@ -1,5 +1,5 @@
 //! Server-rendered pages: the landing page (zh-CN by default, `?lang=en` for English) and the
-//! placeholders of the console, portal and kiosk.
+//! HTML 404 page (the console, the portal and the kiosk have their own modules).
 
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
@@ -53,37 +53,6 @@ pub async fn landing(q: RawQuery) -> Html<String> {
         )
     };
     Html(html)
-}
-
-fn coming_soon(en: bool, zh_title: &str, en_title: &str) -> Html<String> {
-    if en {
-        Html(page(
-            "en",
-            en_title,
-            &format!(
-                "<h1>{en_title}</h1><p>Coming soon.</p><p><a href=\"/?lang=en\">Back to the home page</a> · \
-                 Hotline 12333</p>"
-            ),
-        ))
-    } else {
-        Html(page(
-            "zh-CN",
-            zh_title,
-            &format!(
-                "<h1>{zh_title}</h1><p>建设中,敬请期待。</p><p><a href=\"/\">返回首页</a> · 咨询电话 12333</p>"
-            ),
-        ))
-    }
-}
-
-/// `GET /portal/`.
-pub async fn portal(q: RawQuery) -> Html<String> {
-    coming_soon(english(&q), "个人服务门户", "Cardholder portal")
-}
-
-/// `GET /kiosk/`.
-pub async fn kiosk(q: RawQuery) -> Html<String> {
-    coming_soon(english(&q), "自助终端", "Self-service kiosk")
 }
 
 /// The HTML 404 page of paths outside the API.

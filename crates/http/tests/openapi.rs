@@ -53,6 +53,17 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/bank/cards/{card_no}/loss"),
     ("post", "/api/v1/bank/batches/{batch_no}/return"),
     ("post", "/api/v1/bank/cards/{card_no}/unfreeze"),
+    ("post", "/api/v1/medical/9001"),
+    ("post", "/api/v1/medical/1101"),
+    ("post", "/api/v1/medical/2206"),
+    ("post", "/api/v1/medical/2207"),
+    ("post", "/api/v1/medical/2208"),
+    ("post", "/api/v1/medical/2601"),
+    ("post", "/api/v1/medical/3201"),
+    ("post", "/api/v1/medical/3202"),
+    ("post", "/api/v1/ivr/calls"),
+    ("post", "/api/v1/ivr/calls/{call_id}/keys"),
+    ("delete", "/api/v1/ivr/calls/{call_id}"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
@@ -77,6 +88,7 @@ fn concrete(path: &str) -> String {
         .replace("{number}", "11010519491231002X")
         .replace("{cert_no}", "LK511000000000125")
         .replace("{claim_id}", "1")
+        .replace("{call_id}", "c0")
 }
 
 #[tokio::test]

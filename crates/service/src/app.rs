@@ -34,12 +34,18 @@ pub struct AppConfig {
     pub pin_key_file: Option<PathBuf>,
     /// Database pool size.
     pub pool_size: u32,
+    /// The Ed25519 key (32-byte seed, hex) that signs electronic-card QR tokens. When not
+    /// given, `sscard-ecard.key` beside the SQLite file (or in the working directory) is used,
+    /// created on first start. Every server of a deployment must share it.
+    pub ecard_key_file: Option<PathBuf>,
 }
 
 struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     pin_key: PinKey,
+    ecard_key: ed25519_dalek::SigningKey,
+    medical_cache: Arc<crate::medical::cache::Cache>,
 }
 
 /// Cheap-to-clone handle on the store, the clock and the secrets.
@@ -64,9 +70,9 @@ pub struct Stats {
     pub audit_rows: i64,
 }
 
-fn default_key_path(db_url: &str) -> PathBuf {
+fn default_key_path(db_url: &str, file: &str) -> PathBuf {
     if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
-        return PathBuf::from("sscard-pin.key");
+        return PathBuf::from(file);
     }
     let path = db_url
         .strip_prefix("sqlite://")
@@ -75,14 +81,12 @@ fn default_key_path(db_url: &str) -> PathBuf {
     Path::new(path)
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .map(|p| p.join("sscard-pin.key"))
-        .unwrap_or_else(|| PathBuf::from("sscard-pin.key"))
+        .map(|p| p.join(file))
+        .unwrap_or_else(|| PathBuf::from(file))
 }
 
-fn load_or_create_key(path: &Path) -> Result<PinKey, ServiceError> {
-    if path.exists() {
-        return PinKey::from_file(path);
-    }
+/// Creates a file holding 32 random bytes in hex, readable by the owner only.
+fn create_key_file(path: &Path) -> Result<(), ServiceError> {
     let mut key = [0u8; 32];
     rand::rng().fill_bytes(&mut key);
     let write = || -> std::io::Result<()> {
@@ -101,13 +105,41 @@ fn load_or_create_key(path: &Path) -> Result<PinKey, ServiceError> {
     write().map_err(|e| {
         ServiceError::new(
             ErrorKind::BadRequest,
-            "PIN_KEY_UNWRITABLE",
-            format!("无法创建 PIN 密钥文件 {}:{e}", path.display()),
-            format!("Cannot create the PIN key file {}: {e}", path.display()),
+            "KEY_FILE_UNWRITABLE",
+            format!("无法创建密钥文件 {}:{e}", path.display()),
+            format!("Cannot create the key file {}: {e}", path.display()),
         )
     })?;
-    tracing::warn!(path = %path.display(), "created a new PIN key file; back it up with the database");
-    PinKey::new(key.to_vec())
+    tracing::warn!(path = %path.display(), "created a new key file; back it up with the database");
+    Ok(())
+}
+
+fn load_or_create_key(path: &Path) -> Result<PinKey, ServiceError> {
+    if !path.exists() {
+        create_key_file(path)?;
+    }
+    PinKey::from_file(path)
+}
+
+/// Reads the e-card signing key (32-byte seed in hex), creating the file when asked to.
+fn load_ecard_key(path: &Path, create: bool) -> Result<ed25519_dalek::SigningKey, ServiceError> {
+    if create && !path.exists() {
+        create_key_file(path)?;
+    }
+    let bad = |why: String| {
+        ServiceError::new(
+            ErrorKind::BadRequest,
+            "ECARD_KEY_INVALID",
+            format!("电子社保卡签名密钥文件 {} 无效:{why}", path.display()),
+            format!("The e-card signing key file {} is invalid: {why}", path.display()),
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = hex::decode(text.trim()).map_err(|e| bad(e.to_string()))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| bad("expected 32 bytes in hex".into()))?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
 }
 
 impl App {
@@ -128,13 +160,19 @@ impl App {
         let pin_key = match (&cfg.pin_key, &cfg.pin_key_file) {
             (Some(k), _) => k.clone(),
             (None, Some(p)) => PinKey::from_file(p)?,
-            (None, None) => load_or_create_key(&default_key_path(&cfg.db_url))?,
+            (None, None) => load_or_create_key(&default_key_path(&cfg.db_url, "sscard-pin.key"))?,
+        };
+        let ecard_key = match &cfg.ecard_key_file {
+            Some(p) => load_ecard_key(p, false)?,
+            None => load_ecard_key(&default_key_path(&cfg.db_url, "sscard-ecard.key"), true)?,
         };
         let app = App {
             inner: Arc::new(Inner {
                 store,
                 clock: Arc::new(SystemClock),
                 pin_key,
+                ecard_key,
+                medical_cache: Arc::default(),
             }),
         };
         crate::reference::ensure(&app)?;
@@ -148,12 +186,22 @@ impl App {
                 store: self.inner.store.clone(),
                 clock,
                 pin_key: self.inner.pin_key.clone(),
+                ecard_key: self.inner.ecard_key.clone(),
+                medical_cache: self.inner.medical_cache.clone(),
             }),
         }
     }
 
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub(crate) fn medical_cache(&self) -> &crate::medical::cache::Cache {
+        &self.inner.medical_cache
+    }
+
+    pub(crate) fn ecard_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.inner.ecard_key
     }
 
     pub(crate) fn pin_key(&self) -> &PinKey {

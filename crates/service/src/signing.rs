@@ -110,19 +110,31 @@ pub fn verify<T>(
     if req.key_id.is_empty() || req.signature.is_empty() || !nonce_ok {
         return Err(signature_invalid());
     }
-    let found = app.store().read(|tx| lookup(tx, req.key_id))?;
-    let Some((secret, caller)) = found else {
+    let now = app.now();
+    let found = app.store().read(|tx| {
+        let found = lookup(tx, req.key_id)?;
+        // While a rotated key's grace period runs, its previous secret is accepted too.
+        let previous = match found {
+            Some(_) => sscard_store::repo::admin::previous_secret(tx, req.key_id, &ts(now))?,
+            None => None,
+        };
+        Ok::<_, StoreError>(found.map(|f| (f, previous)))
+    })?;
+    let Some(((secret, caller), previous)) = found else {
         return Err(signature_invalid());
     };
     let Ok(given) = hex::decode(req.signature.trim()) else {
         return Err(signature_invalid());
     };
-    let mut m = mac(&secret);
-    m.update(string_to_sign(req.method, req.path, req.timestamp, req.nonce, req.body).as_bytes());
-    if m.verify_slice(&given).is_err() {
+    let signed = string_to_sign(req.method, req.path, req.timestamp, req.nonce, req.body);
+    let signed_with = |secret: &str| {
+        let mut m = mac(secret);
+        m.update(signed.as_bytes());
+        m.verify_slice(&given).is_ok()
+    };
+    if !signed_with(&secret) && !previous.as_deref().is_some_and(signed_with) {
         return Err(signature_invalid());
     }
-    let now = app.now();
     let fresh = req
         .timestamp
         .trim()

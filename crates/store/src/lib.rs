@@ -114,12 +114,34 @@ pub(crate) trait Db: Send + Sync {
     fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()>;
     /// Refreshes planner statistics after large changes.
     fn optimize(&self) -> Result<()>;
+    /// Writes a consistent copy of the whole database to `path` while it keeps serving
+    /// (SQLite only; PostgreSQL is backed up with its own tools).
+    fn backup_to(&self, _path: &std::path::Path) -> Result<()> {
+        Err(StoreError::Db(
+            "online backup to a file is for SQLite databases; back PostgreSQL up with pg_dump"
+                .into(),
+        ))
+    }
     fn run(
         &self,
         write: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
     ) -> Result<()>;
+    /// Runs one caller's job in a write transaction that the backend may share with other
+    /// callers' jobs (group commit). Returns once the job's effects are durable, or with the
+    /// error that prevented the commit. By default, each job has its own transaction.
+    fn run_grouped(&self, job: GroupJob) -> Result<()> {
+        let mut job = Some(job);
+        self.run(true, &mut |tx| {
+            let j = job.take().ok_or(TxAbort)?;
+            if j(tx) { Ok(()) } else { Err(TxAbort) }
+        })
+    }
 }
+
+/// One caller's share of a grouped write: runs inside the shared transaction and says whether
+/// to keep its changes (`false`: they are rolled back, the other jobs' are not).
+pub(crate) type GroupJob = Box<dyn FnOnce(&mut dyn Tx) -> bool + Send>;
 
 /// Marker: the transaction closure failed (its error is kept by the caller); roll back.
 pub(crate) struct TxAbort;
@@ -259,6 +281,42 @@ impl Store {
         }
     }
 
+    /// Runs `f` in a write transaction that may be shared with other concurrent callers: on
+    /// SQLite, whoever holds the writer runs every queued job, each inside its own savepoint,
+    /// and commits them with one synced commit (group commit); on PostgreSQL each job has its
+    /// own transaction (the server groups commits itself). `f`'s changes are kept when it
+    /// returns `Ok` and rolled back when it returns `Err`, without affecting the other jobs.
+    /// Returns only after the commit is durable; if the commit fails, an `Ok` from `f` turns
+    /// into the commit's error (nothing of it was applied).
+    pub fn write_grouped<R, E>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E> + Send + 'static,
+    ) -> std::result::Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        type Slot<R, E> = Arc<std::sync::Mutex<Option<std::result::Result<R, E>>>>;
+        let slot: Slot<R, E> = Arc::new(std::sync::Mutex::new(None));
+        let mine = slot.clone();
+        let job: GroupJob = Box::new(move |tx| {
+            let r = f(tx);
+            let ok = r.is_ok();
+            if let Ok(mut s) = mine.lock() {
+                *s = Some(r);
+            }
+            ok
+        });
+        let res = self.db.run_grouped(job);
+        let out = slot.lock().ok().and_then(|mut s| s.take());
+        match (res, out) {
+            (Ok(()), Some(r)) => r,
+            (Err(_), Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(E::from(e)),
+            (Ok(()), None) => Err(E::from(StoreError::Db("grouped job did not run".into()))),
+        }
+    }
+
     /// Turns bulk-load mode on or off. On SQLite, secondary indexes are dropped while it is on
     /// and rebuilt when it ends, except `keep_indexes`: indexes whose keys the loader writes in
     /// ascending order stay, as appending to them costs less than rebuilding them.
@@ -285,4 +343,34 @@ impl Store {
     pub fn migration_status(&self) -> Result<Vec<MigrationStatus>> {
         migrate::status(self)
     }
+
+    /// Writes a consistent snapshot of the whole database to the file `path` (which must not
+    /// exist) while the store keeps serving: SQLite's online backup API, copying from a read
+    /// transaction, so writers go on meanwhile. PostgreSQL: an error pointing at `pg_dump`.
+    pub fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        if path.exists() {
+            return Err(StoreError::Db(format!(
+                "{} already exists; a backup never overwrites a file",
+                path.display()
+            )));
+        }
+        self.db.backup_to(path)
+    }
+}
+
+/// Restores the SQLite backup file `backup` into the SQLite database `target_url` (a path or
+/// `sqlite:` URL), replacing its whole content. The backup is checked first (integrity and
+/// a schema written by sscard). Run it with the server stopped.
+pub fn restore_sqlite(backup: &std::path::Path, target_url: &str) -> Result<()> {
+    if target_url.starts_with("postgres://") || target_url.starts_with("postgresql://") {
+        return Err(StoreError::BadUrl(
+            "restore from a file is for SQLite databases; restore PostgreSQL with pg_restore/psql"
+                .into(),
+        ));
+    }
+    let path = target_url
+        .strip_prefix("sqlite://")
+        .or_else(|| target_url.strip_prefix("sqlite:"))
+        .unwrap_or(target_url);
+    sqlite_db::restore(backup, path)
 }

@@ -49,6 +49,21 @@ const SQLITE: &[Migration] = &[
         name: "portal",
         sql: include_str!("../migrations/sqlite/0006_portal.sql"),
     },
+    Migration {
+        version: 7,
+        name: "kiosk",
+        sql: include_str!("../migrations/sqlite/0007_kiosk.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "admin",
+        sql: include_str!("../migrations/sqlite/0008_admin.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "ivr",
+        sql: include_str!("../migrations/sqlite/0009_ivr.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -81,6 +96,21 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "portal",
         sql: include_str!("../migrations/postgres/0006_portal.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "kiosk",
+        sql: include_str!("../migrations/postgres/0007_kiosk.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "admin",
+        sql: include_str!("../migrations/postgres/0008_admin.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "ivr",
+        sql: include_str!("../migrations/postgres/0009_ivr.sql"),
     },
 ];
 

@@ -6,13 +6,50 @@ use std::io::Write;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use postgres::NoTls;
+use std::collections::HashMap;
+
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::{Client, NoTls, Statement};
 
 use crate::{Backend, Db, Result, Row, StoreError, Tx, TxAbort, Value};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// A pooled connection with its prepared statements: the SQL is written once per backend, so
+/// the text of each statement is a stable cache key, and a statement is parsed and planned
+/// once per connection instead of on every call (one round trip per execution, not two).
+pub(crate) struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Opens connections for the pool.
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<PgConn, postgres::Error> {
+        Ok(PgConn {
+            client: self.config.connect(NoTls)?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+type Pool = r2d2::Pool<Manager>;
+
+/// The most statements a connection keeps prepared (ad-hoc SQL beyond that resets the cache).
+const MAX_STATEMENTS: usize = 512;
 
 pub(crate) struct PgDb {
     pool: Pool,
@@ -37,7 +74,7 @@ impl PgDb {
         let config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| StoreError::BadUrl(e.to_string()))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager { config };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
@@ -47,7 +84,7 @@ impl PgDb {
             .map_err(|e| StoreError::Connect(e.to_string()))?;
         // r2d2 reports a timeout without the cause: try once directly for a useful message.
         let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
-        conn.simple_query("SELECT 1").map_err(map_err)?;
+        conn.client.simple_query("SELECT 1").map_err(map_err)?;
         drop(conn);
         Ok(PgDb { pool })
     }
@@ -67,7 +104,7 @@ impl Db for PgDb {
             .pool
             .get()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        conn.batch_execute("ANALYZE").map_err(map_err)
+        conn.client.batch_execute("ANALYZE").map_err(map_err)
     }
 
     fn run(
@@ -79,12 +116,16 @@ impl Db for PgDb {
             .pool
             .get()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let mut builder = conn.build_transaction();
+        let PgConn { client, statements } = &mut *conn;
+        let mut builder = client.build_transaction();
         if !write {
             builder = builder.read_only(true);
         }
         let tx = builder.start().map_err(map_err)?;
-        let mut ptx = PgTx { tx: Some(tx) };
+        let mut ptx = PgTx {
+            tx: Some(tx),
+            statements,
+        };
         match f(&mut ptx) {
             Ok(()) => ptx
                 .tx
@@ -98,6 +139,7 @@ impl Db for PgDb {
 
 struct PgTx<'a> {
     tx: Option<postgres::Transaction<'a>>,
+    statements: &'a mut HashMap<String, Statement>,
 }
 
 impl<'a> PgTx<'a> {
@@ -105,6 +147,23 @@ impl<'a> PgTx<'a> {
         self.tx
             .as_mut()
             .ok_or_else(|| StoreError::Db("transaction already finished".into()))
+    }
+
+    /// The prepared statement for `sql`, preparing it on first use on this connection.
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let tx = self
+            .tx
+            .as_mut()
+            .ok_or_else(|| StoreError::Db("transaction already finished".into()))?;
+        let stmt = tx.prepare(sql).map_err(map_err)?;
+        if self.statements.len() >= MAX_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
     }
 }
 
@@ -209,22 +268,27 @@ impl Tx for PgTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let tx = self.tx()?;
         if params.is_empty() {
-            // Unparameterised statements (DDL, scripts) go through the simple protocol.
-            tx.batch_execute(sql).map_err(map_err)?;
+            // Unparameterised statements (DDL, scripts, savepoints) go through the simple
+            // protocol. A schema change may invalidate prepared statements: forget them.
+            self.tx()?.batch_execute(sql).map_err(map_err)?;
+            let head = sql.trim_start().get(..6).unwrap_or("").to_ascii_uppercase();
+            if matches!(head.as_str(), "CREATE" | "ALTER " | "DROP T" | "DROP I") {
+                self.statements.clear();
+            }
             return Ok(0);
         }
+        let stmt = self.statement(sql)?;
         let ps: Vec<P<'_>> = params.iter().map(P).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        tx.execute(sql, &refs).map_err(map_err)
+        self.tx()?.execute(&stmt, &refs).map_err(map_err)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let tx = self.tx()?;
+        let stmt = self.statement(sql)?;
         let ps: Vec<P<'_>> = params.iter().map(P).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = tx.query(sql, &refs).map_err(map_err)?;
+        let rows = self.tx()?.query(&stmt, &refs).map_err(map_err)?;
         rows.iter().map(read_row).collect()
     }
 

@@ -1,14 +1,20 @@
 //! Repository functions: all the SQL of sscard, written once for both backends. Each takes the
 //! open transaction (`&mut dyn Tx`) so a use case can combine several in one atomic unit.
 
+pub mod admin;
 pub mod aftercare;
 pub mod audit;
 pub mod cards;
+pub mod ivr;
+pub mod kiosk;
 pub mod ledger;
+pub mod medical;
 pub mod org;
 pub mod persons;
 pub mod production;
 pub mod regions;
+pub mod selfservice;
+pub mod stats;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

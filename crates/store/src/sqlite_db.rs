@@ -1,20 +1,92 @@
 //! SQLite backend: one writer connection (SQLite has one writer at a time anyway) and a small
 //! pool of reader connections; WAL journal, foreign keys on, durable commits.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::{Backend, Db, Result, Row, StoreError, Tx, TxAbort, Value};
+use crate::{Backend, Db, GroupJob, Result, Row, StoreError, Tx, TxAbort, Value};
+
+/// A queued grouped write and where to tell its owner how the commit went.
+struct Queued {
+    job: GroupJob,
+    done: std::sync::mpsc::SyncSender<std::result::Result<(), String>>,
+}
+
+/// The most jobs one group commit takes; the rest wait for the next one.
+const MAX_GROUP: usize = 512;
 
 pub(crate) struct SqliteDb {
     path: String,
-    writer: Mutex<Connection>,
+    writer: Arc<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
     max_readers: usize,
     /// Secondary indexes dropped for a bulk load, re-created when it ends.
     saved_indexes: Mutex<Vec<String>>,
+    /// Grouped writes waiting for the group committer (see [`Db::run_grouped`]).
+    group: Arc<GroupQueue>,
+    /// The group committer thread, started by the first grouped write.
+    committer: std::sync::OnceLock<()>,
+}
+
+/// The queue between callers and the group committer thread.
+#[derive(Default)]
+struct GroupQueue {
+    jobs: Mutex<Vec<Queued>>,
+    wake: Condvar,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for SqliteDb {
+    fn drop(&mut self) {
+        self.group
+            .closed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.group.wake.notify_all();
+    }
+}
+
+/// The group committer: waits for queued jobs, runs all of them in one transaction with one
+/// synced commit, answers each caller, and starts over. Callers that queue while a commit is
+/// being synced form the next group. Ends when its database is dropped.
+fn committer(writer: std::sync::Weak<Mutex<Connection>>, group: Arc<GroupQueue>) {
+    use std::sync::atomic::Ordering;
+    loop {
+        let batch: Vec<Queued> = {
+            let Ok(mut jobs) = group.jobs.lock() else {
+                return;
+            };
+            while jobs.is_empty() {
+                if group.closed.load(Ordering::SeqCst) {
+                    return;
+                }
+                jobs = match group
+                    .wake
+                    .wait_timeout(jobs, std::time::Duration::from_millis(500))
+                {
+                    Ok((j, _)) => j,
+                    Err(_) => return,
+                };
+            }
+            let n = jobs.len().min(MAX_GROUP);
+            jobs.drain(..n).collect()
+        };
+        let Some(writer) = writer.upgrade() else {
+            for q in batch {
+                let _ = q.done.send(Err("the database was closed".into()));
+            }
+            return;
+        };
+        match writer.lock() {
+            Ok(conn) => run_group(&conn, batch),
+            Err(_) => {
+                for q in batch {
+                    let _ = q.done.send(Err("connection lock poisoned".into()));
+                }
+            }
+        }
+    }
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {
@@ -39,6 +111,8 @@ fn open_conn(path: &str, create: bool) -> Result<Connection> {
         .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(map_err)?;
+    // A settlement alone runs some 25 distinct statements: keep them all prepared.
+    conn.set_prepared_statement_cache_capacity(256);
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
@@ -60,10 +134,12 @@ impl SqliteDb {
         let writer = open_conn(path, true)?;
         Ok(SqliteDb {
             path: path.to_string(),
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             readers: Mutex::new(Vec::new()),
             max_readers: pool_size.max(1) as usize,
             saved_indexes: Mutex::new(Vec::new()),
+            group: Arc::default(),
+            committer: std::sync::OnceLock::new(),
         })
     }
 
@@ -92,10 +168,10 @@ fn run_in(
     begin: &str,
     f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
 ) -> Result<()> {
-    conn.execute_batch(begin).map_err(map_err)?;
+    exec_cached(conn, begin).map_err(map_err)?;
     let mut tx = SqliteTx { conn };
     match f(&mut tx) {
-        Ok(()) => match conn.execute_batch("COMMIT") {
+        Ok(()) => match exec_cached(conn, "COMMIT") {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -109,9 +185,84 @@ fn run_in(
     }
 }
 
+/// Runs a parameterless statement through the statement cache (no re-parsing per use).
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Runs a batch of grouped jobs in one transaction, each inside its own savepoint, commits
+/// once, and tells every owner the outcome.
+fn run_group(conn: &Connection, batch: Vec<Queued>) {
+    let fail_all = |batch: Vec<Queued>, msg: String| {
+        for q in batch {
+            let _ = q.done.send(Err(msg.clone()));
+        }
+    };
+    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
+        return fail_all(batch, e.to_string());
+    }
+    let mut owners = Vec::with_capacity(batch.len());
+    for q in batch {
+        if let Err(e) = exec_cached(conn, "SAVEPOINT grouped") {
+            let _ = q.done.send(Err(e.to_string()));
+            continue;
+        }
+        let mut tx = SqliteTx { conn };
+        let job = q.job;
+        let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
+            .unwrap_or(false);
+        let end = if keep {
+            exec_cached(conn, "RELEASE grouped")
+        } else {
+            exec_cached(conn, "ROLLBACK TO grouped").and_then(|()| exec_cached(conn, "RELEASE grouped"))
+        };
+        match end {
+            Ok(()) => owners.push(q.done),
+            Err(e) => {
+                // The transaction is in an unknown state: give up the whole group.
+                let _ = conn.execute_batch("ROLLBACK");
+                let _ = q.done.send(Err(e.to_string()));
+                for d in owners {
+                    let _ = d.send(Err(e.to_string()));
+                }
+                return;
+            }
+        }
+    }
+    let res = exec_cached(conn, "COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for d in owners {
+        let _ = d.send(res.clone());
+    }
+}
+
 impl Db for SqliteDb {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn run_grouped(&self, job: GroupJob) -> Result<()> {
+        self.committer.get_or_init(|| {
+            let (writer, group) = (Arc::downgrade(&self.writer), self.group.clone());
+            std::thread::Builder::new()
+                .name("sqlite-group-commit".into())
+                .spawn(move || committer(writer, group))
+                .expect("start the group committer thread");
+        });
+        let (done, outcome) = std::sync::mpsc::sync_channel(1);
+        self.group
+            .jobs
+            .lock()
+            .map_err(|_| poisoned())?
+            .push(Queued { job, done });
+        self.group.wake.notify_one();
+        outcome
+            .recv()
+            .map_err(|_| StoreError::Db("grouped write lost".into()))?
+            .map_err(StoreError::Db)
     }
 
     fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()> {
@@ -172,6 +323,18 @@ impl Db for SqliteDb {
         let conn = self.writer.lock().map_err(|_| poisoned())?;
         conn.execute_batch("PRAGMA analysis_limit=1000; ANALYZE; PRAGMA optimize;")
             .map_err(map_err)
+    }
+
+    fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        // From a reader connection: the copy is one read transaction (a consistent snapshot)
+        // and, in WAL mode, writers go on meanwhile.
+        let src = self.take_reader()?;
+        let res = copy_database(&src, path, false);
+        self.give_back(src);
+        if res.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        res
     }
 
     fn run(
@@ -323,4 +486,88 @@ impl Tx for SqliteTx<'_> {
     fn resync_ids(&mut self, _tables: &[&str]) -> Result<()> {
         Ok(())
     }
+}
+
+/// Copies the whole database of `src` into the file `dst_path` with SQLite's online backup
+/// API, in one step (one read transaction on the source, so the copy is a consistent
+/// snapshot). `into_live`: the destination is an sscard database opened as usual (WAL);
+/// otherwise it is a new self-contained file (rollback journal, no `-wal` beside it).
+fn copy_database(src: &Connection, dst_path: &std::path::Path, into_live: bool) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let mut dst = if into_live {
+        open_conn(&dst_path.display().to_string(), true)?
+    } else {
+        Connection::open(dst_path)
+            .map_err(|e| StoreError::Connect(format!("{}: {e}", dst_path.display())))?
+    };
+    {
+        let backup = Backup::new(src, &mut dst).map_err(map_err)?;
+        let started = std::time::Instant::now();
+        loop {
+            match backup.step(-1).map_err(map_err)? {
+                StepResult::Done => break,
+                StepResult::More | StepResult::Busy | StepResult::Locked => {
+                    if started.elapsed() > std::time::Duration::from_secs(600) {
+                        return Err(StoreError::Db(
+                            "backup: the database stayed locked for 10 minutes".into(),
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+    }
+    if !into_live {
+        let _: String = dst
+            .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+            .map_err(map_err)?;
+    }
+    check_integrity(&dst, &dst_path.display().to_string())
+}
+
+fn check_integrity(conn: &Connection, what: &str) -> Result<()> {
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(map_err)?;
+    if ok != "ok" {
+        return Err(StoreError::Data(format!(
+            "{what}: integrity check failed: {ok}"
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the content of the SQLite database at `target` with the backup file `backup`
+/// (checked first: integrity, and a schema written by sscard).
+pub(crate) fn restore(backup: &std::path::Path, target: &str) -> Result<()> {
+    if !backup.is_file() {
+        return Err(StoreError::Connect(format!(
+            "{}: no such backup file",
+            backup.display()
+        )));
+    }
+    let src = Connection::open_with_flags(
+        backup,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Connect(format!("{}: {e}", backup.display())))?;
+    let what = backup.display().to_string();
+    check_integrity(&src, &what).map_err(|e| match e {
+        StoreError::Db(m) => StoreError::Data(format!("{what} is not an SQLite database: {m}")),
+        other => other,
+    })?;
+    let migrations: i64 = src
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(map_err)?;
+    if migrations == 0 {
+        return Err(StoreError::Data(format!(
+            "{what} is not an sscard database (no schema_migrations)"
+        )));
+    }
+    copy_database(&src, std::path::Path::new(target), true)
 }

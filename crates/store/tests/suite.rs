@@ -365,3 +365,69 @@ fn bad_urls_are_clear_errors() {
         "postgres://u:***@h:5432/db"
     );
 }
+
+#[test]
+fn grouped_writes_keep_each_callers_outcome() {
+    on_both(|s| {
+        s.write(|tx| {
+            tx.execute(
+                "CREATE TABLE grouped_probe (k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
+                &[],
+            )
+        })
+        .unwrap();
+        // 16 threads × 40 jobs; every third job fails after writing, one job per thread
+        // collides with another thread's key. Each caller must see exactly its own outcome.
+        let handles: Vec<_> = (0..16)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    let mut kept = Vec::new();
+                    for i in 0..40 {
+                        let key = if i == 38 {
+                            "shared".to_string()
+                        } else {
+                            format!("{t}-{i}")
+                        };
+                        let fail = i % 3 == 0;
+                        let k2 = key.clone();
+                        let r: Result<i64, StoreError> = s.write_grouped(move |tx| {
+                            tx.execute(
+                                "INSERT INTO grouped_probe (k, v) VALUES ($1, $2)",
+                                params![k2.as_str(), i as i64],
+                            )?;
+                            if fail {
+                                return Err(StoreError::NotFound("forced".into()));
+                            }
+                            Ok(i as i64)
+                        });
+                        match r {
+                            Ok(v) => {
+                                assert_eq!(v, i as i64);
+                                kept.push(key);
+                            }
+                            Err(StoreError::NotFound(_)) => assert!(fail),
+                            Err(StoreError::Constraint(_)) => assert_eq!(key, "shared"),
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                    kept
+                })
+            })
+            .collect();
+        let mut kept: Vec<String> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        kept.sort();
+        let stored: Vec<String> = s
+            .read(|tx| tx.query("SELECT k FROM grouped_probe ORDER BY k", &[]))
+            .unwrap()
+            .iter()
+            .map(|r| r.text(0).unwrap())
+            .collect();
+        assert_eq!(stored, kept, "exactly the acknowledged writes are stored");
+        assert_eq!(kept.iter().filter(|k| *k == "shared").count(), 1);
+        assert_eq!(kept.len(), 16 * 25 + 1);
+    });
+}

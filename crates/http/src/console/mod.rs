@@ -14,12 +14,14 @@
 //!
 //! The stylesheet is vendored in `assets/console.css` and served by the binary.
 
+mod admin;
 mod auth;
 mod batches;
 pub mod i18n;
 mod ops;
 mod pages;
 mod roster;
+mod stats;
 mod views;
 
 use askama::Template;
@@ -74,6 +76,50 @@ pub fn router() -> Router<AppState> {
             post(batches::bank_return),
         )
         .route("/console/roster", get(roster::page).post(roster::upload))
+        .route("/console/admin", get(admin::home))
+        .route(
+            "/console/admin/staff",
+            get(admin::staff_page).post(admin::staff_create),
+        )
+        .route(
+            "/console/admin/staff/{username}/{action}",
+            post(admin::staff_action),
+        )
+        .route(
+            "/console/admin/agencies",
+            get(admin::agencies_page).post(admin::agency_create),
+        )
+        .route(
+            "/console/admin/agencies/{code}/{action}",
+            post(admin::agency_action),
+        )
+        .route(
+            "/console/admin/institutions",
+            get(admin::institutions_page).post(admin::institution_create),
+        )
+        .route(
+            "/console/admin/institutions/{code}/{action}",
+            post(admin::institution_action),
+        )
+        .route(
+            "/console/admin/banks",
+            get(admin::banks_page).post(admin::bank_create),
+        )
+        .route("/console/admin/banks/{code}/{action}", post(admin::bank_action))
+        .route(
+            "/console/admin/policies",
+            get(admin::policies_page).post(admin::policy_set),
+        )
+        .route(
+            "/console/admin/calendar",
+            get(admin::calendar_page).post(admin::calendar_set),
+        )
+        .route(
+            "/console/admin/calendar/{day}/remove",
+            post(admin::calendar_remove),
+        )
+        .route("/console/stats", get(stats::dashboard))
+        .route("/console/stats/export/{file}", get(stats::export))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(axum::middleware::from_fn(lang_layer))
 }

@@ -303,7 +303,7 @@ pub fn pdf(app: &App, actor: &Actor, cert_no: &str) -> Result<Vec<u8>, ServiceEr
 }
 
 /// The CJK font (Noto Sans Hans Regular, SIL OFL 1.1, see `assets/fonts/`), parsed once.
-fn font() -> Result<&'static printpdf::ParsedFont, ServiceError> {
+pub(crate) fn font() -> Result<&'static printpdf::ParsedFont, ServiceError> {
     static FONT: OnceLock<Option<printpdf::ParsedFont>> = OnceLock::new();
     static BYTES: &[u8] = include_bytes!("../../../../assets/fonts/NotoSansHans-Regular.otf");
     FONT.get_or_init(|| printpdf::ParsedFont::from_bytes(BYTES, 0, &mut Vec::new()))

@@ -46,10 +46,83 @@ pub fn pin_locked_error(hotline: &str) -> ServiceError {
     )
 }
 
-enum Outcome {
-    Ok(bool),
+/// What a PIN check inside a larger transaction found. A wrong try has already been counted
+/// on the card: the caller must commit the transaction even though its own operation fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PinCheck {
+    Ok { changed: bool },
     Wrong { remaining: u32 },
-    Locked(String),
+    Locked { hotline: String },
+}
+
+impl PinCheck {
+    /// The check as a result: `PIN_WRONG` (with the tries left) or `PIN_LOCKED`.
+    pub(crate) fn into_result(self) -> Result<PinOk, ServiceError> {
+        match self {
+            PinCheck::Ok { changed } => Ok(PinOk {
+                pin_changed: changed,
+            }),
+            PinCheck::Locked { hotline } => Err(pin_locked_error(&hotline)),
+            PinCheck::Wrong { remaining } => Err(ServiceError::new(
+                ErrorKind::Unauthorized,
+                "PIN_WRONG",
+                format!("密码错误,还可尝试 {remaining} 次"),
+                format!("Wrong PIN: {remaining} tries left"),
+            )),
+        }
+    }
+}
+
+/// Checks `pin` against a live card inside the caller's transaction, on the card's shared
+/// counter: a success resets it, a wrong try counts and may lock the PIN (timeline entry,
+/// audit row and notice). The card must have been read for update.
+pub(crate) fn check_in(
+    tx: &mut dyn sscard_store::Tx,
+    now: chrono::DateTime<chrono::Utc>,
+    key: &crate::secrets::PinKey,
+    actor: &Actor,
+    card: &repo::CardRow,
+    policy: &sscard_domain::policy::RegionPolicy,
+    pin: &str,
+) -> Result<PinCheck, ServiceError> {
+    if !is_pin_format(pin) {
+        return Err(pin_format_error());
+    }
+    if card.pin_locked {
+        return Ok(PinCheck::Locked {
+            hotline: policy.local_hotline.clone(),
+        });
+    }
+    if key.verify_pin(&card.pin_mac, pin) {
+        if card.pin_failed != 0 {
+            repo::set_pin_state(tx, card.id, &card.pin_mac, card.pin_changed, 0, false)?;
+        }
+        return Ok(PinCheck::Ok {
+            changed: card.pin_changed,
+        });
+    }
+    let failed = card.pin_failed + 1;
+    let threshold = i64::from(policy.pin_lock_threshold);
+    let locked = failed >= threshold;
+    repo::set_pin_state(tx, card.id, &card.pin_mac, card.pin_changed, failed, locked)?;
+    if locked {
+        record_event(
+            tx,
+            now,
+            actor,
+            card,
+            "pin_locked",
+            card.status,
+            serde_json::json!({"failed_tries": failed}),
+        )?;
+        crate::notices::queue_for_card(tx, now, card, crate::notices::Kind::PinLocked)?;
+        return Ok(PinCheck::Locked {
+            hotline: policy.local_hotline.clone(),
+        });
+    }
+    Ok(PinCheck::Wrong {
+        remaining: (threshold - failed) as u32,
+    })
 }
 
 /// Checks a card's PIN on any channel, counting wrong tries on the card's shared counter.
@@ -73,48 +146,9 @@ pub fn verify(app: &App, actor: &Actor, card_no: &str, pin: &str) -> Result<PinO
                 },
             ));
         }
-        if card.pin_locked {
-            return Ok(Outcome::Locked(policy.local_hotline.clone()));
-        }
-        if key.verify_pin(&card.pin_mac, pin) {
-            if card.pin_failed != 0 {
-                repo::set_pin_state(tx, card.id, &card.pin_mac, card.pin_changed, 0, false)?;
-            }
-            return Ok(Outcome::Ok(card.pin_changed));
-        }
-        let failed = card.pin_failed + 1;
-        let threshold = i64::from(policy.pin_lock_threshold);
-        let locked = failed >= threshold;
-        repo::set_pin_state(tx, card.id, &card.pin_mac, card.pin_changed, failed, locked)?;
-        if locked {
-            record_event(
-                tx,
-                now,
-                actor,
-                &card,
-                "pin_locked",
-                card.status,
-                serde_json::json!({"failed_tries": failed}),
-            )?;
-            crate::notices::queue_for_card(tx, now, &card, crate::notices::Kind::PinLocked)?;
-            return Ok(Outcome::Locked(policy.local_hotline.clone()));
-        }
-        Ok(Outcome::Wrong {
-            remaining: (threshold - failed) as u32,
-        })
+        check_in(tx, now, &key, actor, &card, &policy, pin)
     })?;
-    match outcome {
-        Outcome::Ok(changed) => Ok(PinOk {
-            pin_changed: changed,
-        }),
-        Outcome::Locked(hotline) => Err(pin_locked_error(&hotline)),
-        Outcome::Wrong { remaining } => Err(ServiceError::new(
-            ErrorKind::Unauthorized,
-            "PIN_WRONG",
-            format!("密码错误,还可尝试 {remaining} 次"),
-            format!("Wrong PIN: {remaining} tries left"),
-        )),
-    }
+    outcome.into_result()
 }
 
 /// A PIN change request.

@@ -1768,6 +1768,7 @@ fn sample_of(
         card_kind: String::new(),
         pin_locked: false,
         usable: false,
+        card_sn: None,
     }
 }
 
@@ -1903,6 +1904,10 @@ pub(super) fn run(
     let mut g = result?;
     restore?;
 
+    // Life and health data for the self-service records: a few rows per person, set-based.
+    let as_of_day = opts.as_of.to_string();
+    app.store()
+        .write(|tx| sscard_store::repo::selfservice::seed_demo_health(tx, &as_of_day))?;
     // Fund accounts take the other side of every transfer; then sequences and statistics.
     let now = app.now();
     let fund_delta = std::mem::take(&mut g.fund_delta);
@@ -1997,6 +2002,17 @@ pub(super) fn run(
                     )?
                     .text(0)
                 })?;
+            if let Some(no) = s.card_no.clone() {
+                s.card_sn = app.store().read(|tx| {
+                    Ok::<_, StoreError>(
+                        tx.query_opt(
+                            "SELECT card_id FROM cards WHERE card_no = $1",
+                            sscard_store::params![no.as_str()],
+                        )?
+                        .and_then(|r| r.opt_text(0).ok().flatten()),
+                    )
+                })?;
+            }
             samples.cardholders.push(s);
         }
     }
@@ -2006,5 +2022,6 @@ pub(super) fn run(
         .collect();
     c.sort();
     samples.counts = c;
+    samples.settle_cardholders = super::settle::pick(app, 2000)?;
     Ok(samples)
 }

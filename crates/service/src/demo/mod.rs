@@ -10,6 +10,9 @@
 
 mod generate;
 mod names;
+mod settle;
+
+pub use settle::SettleCardholder;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -47,6 +50,9 @@ pub struct SampleCardholder {
     pub card_kind: String,
     pub pin_locked: bool,
     pub usable: bool,
+    /// The card identifier (识别码) printed on the card, which hospitals send with the card
+    /// number; `None` until the card is produced.
+    pub card_sn: Option<String>,
 }
 
 /// A staff login.
@@ -87,6 +93,9 @@ pub struct DemoSamples {
     pub banks: Vec<SampleBank>,
     /// Counts of what was generated, by table.
     pub counts: Vec<(String, u64)>,
+    /// Up to 2 000 insured holders of usable cards with their initial PIN, for settlement
+    /// load (`sscard bench settle`).
+    pub settle_cardholders: Vec<SettleCardholder>,
 }
 
 /// Fills an empty database. `progress(done, total)` is called as persons are written.

@@ -49,3 +49,6 @@ CREATE TABLE ecard_tokens_used (
     used_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+
+-- Signed APIs forget nonces older than twice the allowed clock skew: make that a range delete.
+CREATE INDEX api_nonces_seen ON api_nonces(key_id, seen_at);

@@ -416,3 +416,21 @@ pub fn post_contributions(
     }
     Ok((inserted as i64, total))
 }
+
+/// Posted transfers debiting `account` with `reason_code`, newest first (the payouts of a
+/// personal account of one kind).
+pub fn debits_with_reason(
+    tx: &mut dyn Tx,
+    account: i64,
+    reason_code: &str,
+) -> Result<Vec<TransferRow>> {
+    let sql = format!(
+        "SELECT {TRANSFER_COLUMNS} FROM transfers
+         WHERE debit_account = $1 AND reason_code = $2 AND status = 'posted'
+         ORDER BY id DESC"
+    );
+    tx.query(&sql, params![account, reason_code])?
+        .iter()
+        .map(transfer_row)
+        .collect()
+}

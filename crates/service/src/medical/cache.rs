@@ -1,0 +1,64 @@
+//! Short-lived caches for the settlement hot path: institutions (keys) and region policies.
+//!
+//! Both change rarely and only through the admin console; a settlement should not pay a
+//! database read for them. Entries live [`TTL`]; a signature that fails against a cached
+//! institution re-reads it at once, so a newly issued key works immediately, while a
+//! suspension or a policy change takes effect within [`TTL`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use sscard_domain::policy::RegionPolicy;
+use sscard_store::repo::medical::InstitutionAuth;
+
+/// How long a cached entry is trusted.
+pub const TTL: Duration = Duration::from_secs(5);
+
+/// The caches one [`crate::App`] keeps.
+#[derive(Debug, Default)]
+pub struct Cache {
+    institutions: Mutex<HashMap<String, (Instant, InstitutionAuth)>>,
+    policies: Mutex<HashMap<(String, NaiveDate), (Instant, RegionPolicy)>>,
+}
+
+impl Cache {
+    pub(crate) fn institution(&self, key_id: &str) -> Option<InstitutionAuth> {
+        let map = self.institutions.lock().ok()?;
+        map.get(key_id)
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, i)| i.clone())
+    }
+
+    pub(crate) fn put_institution(&self, key_id: &str, inst: &InstitutionAuth) {
+        if let Ok(mut map) = self.institutions.lock() {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(key_id.to_string(), (Instant::now(), inst.clone()));
+        }
+    }
+
+    pub(crate) fn forget_institution(&self, key_id: &str) {
+        if let Ok(mut map) = self.institutions.lock() {
+            map.remove(key_id);
+        }
+    }
+
+    pub(crate) fn policy(&self, region: &str, day: NaiveDate) -> Option<RegionPolicy> {
+        let map = self.policies.lock().ok()?;
+        map.get(&(region.to_string(), day))
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, p)| p.clone())
+    }
+
+    pub(crate) fn put_policy(&self, region: &str, day: NaiveDate, p: &RegionPolicy) {
+        if let Ok(mut map) = self.policies.lock() {
+            if map.len() > 1_000 {
+                map.clear();
+            }
+            map.insert((region.to_string(), day), (Instant::now(), p.clone()));
+        }
+    }
+}

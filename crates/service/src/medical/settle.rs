@@ -1,0 +1,825 @@
+//! The institution interfaces: 9001, 1101, 2206, 2207, 2208, 2601, 3201, 3202.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sscard_domain::settlement::{InstitutionLevel, Scheme, Split, YearToDate, split};
+use sscard_store::Tx;
+use sscard_store::repo::ledger as ledger_repo;
+use sscard_store::repo::medical::{self as repo, NewSettlement, SettlementRow};
+use sscard_store::repo::ts;
+
+use super::auth::{Institution, consume_nonce};
+use super::{
+    CallMeta, DayTotals, DetailRecord, Mismatch, PersonInfo, PersonQuery, ReconcileDetail,
+    ReconcileDetailInput, ReconcileTotals, ReconcileTotalsInput, Resolved, ReverseOutput,
+    SettleInput, SettleOutput, SignIn, bad_input, check_items, err, resolve,
+};
+use crate::App;
+use crate::cards::pin::{PinCheck, check_in};
+use crate::error::{ErrorKind, ServiceError};
+
+/// What a call's work returns: `Ok(Ok(v))` keep the changes and answer `v`; `Ok(Err(e))` keep
+/// the changes (a counted wrong PIN) but answer `e`; `Err(e)` roll the changes back.
+type Work<T> = Result<Result<T, ServiceError>, ServiceError>;
+
+/// Runs a call in a grouped durable write: the nonce is consumed first and kept whatever the
+/// call does; the call's work runs inside a savepoint.
+fn run_call<T, F>(app: &App, inst: &Institution, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
+{
+    let now = app.now();
+    let inst = inst.clone();
+    app.store().write_grouped(move |tx| -> Work<T> {
+        if let Err(e) = consume_nonce(tx, &inst, now) {
+            return Ok(Err(e));
+        }
+        tx.execute("SAVEPOINT medical_call", &[])?;
+        match work(tx, now) {
+            Ok(answer) => {
+                tx.execute("RELEASE SAVEPOINT medical_call", &[])?;
+                Ok(answer)
+            }
+            Err(e) => {
+                tx.execute("ROLLBACK TO SAVEPOINT medical_call", &[])?;
+                tx.execute("RELEASE SAVEPOINT medical_call", &[])?;
+                Ok(Err(e))
+            }
+        }
+    })?
+}
+
+/// The region's policy in force on `day`, from the cache when fresh.
+fn policy_of(
+    app: &App,
+    tx: &mut dyn Tx,
+    region: &str,
+    day: NaiveDate,
+) -> Result<sscard_domain::policy::RegionPolicy, ServiceError> {
+    let cache = app.medical_cache();
+    if let Some(p) = cache.policy(region, day) {
+        return Ok(p);
+    }
+    let p = crate::cards::policy_of(tx, region, day)?;
+    cache.put_policy(region, day, &p);
+    Ok(p)
+}
+
+fn day_of(app: &App) -> String {
+    app.today().format("%Y-%m-%d").to_string()
+}
+
+fn check_operator(op: &str) -> Result<(), ServiceError> {
+    if op.trim().is_empty() || op.len() > 32 {
+        return Err(bad_input(
+            "经办人(opter)须为 1 至 32 个字符",
+            "The operator (opter) must be 1 to 32 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_msg_id(id: &str) -> Result<(), ServiceError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(bad_input(
+            "报文编号(msgid)须为 1 至 64 位字母、数字、- 或 _",
+            "The message id (msgid) must be 1 to 64 letters, digits, - or _",
+        ));
+    }
+    Ok(())
+}
+
+fn check_sign(
+    tx: &mut dyn Tx,
+    inst: &Institution,
+    sign_no: &str,
+    today: &str,
+) -> Result<(), ServiceError> {
+    match repo::signin_by_no(tx, sign_no)? {
+        Some((id, day)) if id == inst.id && day == today => Ok(()),
+        _ => Err(err(
+            ErrorKind::Unauthorized,
+            "SIGN_NO_INVALID",
+            "签到编号无效或已过期,请先签到(9001)",
+            "The sign number is invalid or from another day; sign in first (9001)",
+        )),
+    }
+}
+
+/// 9001: an operator signs in and gets the day's sign number (the same one again when already
+/// signed in today).
+pub fn sign_in(app: &App, inst: &Institution, meta: &CallMeta) -> Result<SignIn, ServiceError> {
+    check_operator(&meta.operator)?;
+    let day = day_of(app);
+    let operator = meta.operator.clone();
+    let (inst_id, inst_code) = (inst.id, inst.code.clone());
+    run_call(app, inst, move |tx, now| {
+        if let Some((sign_no, at)) = repo::signin_of(tx, inst_id, &operator, &day)? {
+            return Ok(Ok(SignIn {
+                sign_no,
+                sign_time: at,
+                day,
+            }));
+        }
+        let mut rnd = [0u8; 5];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut rnd);
+        let sign_no = format!(
+            "{}{}{}",
+            day.replace('-', ""),
+            inst_code,
+            hex::encode_upper(rnd)
+        );
+        let at = ts(now);
+        repo::insert_signin(tx, inst_id, &operator, &sign_no, &day, &at)?;
+        Ok(Ok(SignIn {
+            sign_no,
+            sign_time: at,
+            day,
+        }))
+    })
+}
+
+fn available(tx: &mut dyn Tx, person_id: i64) -> Result<(Option<i64>, i64), ServiceError> {
+    match ledger_repo::person_account(tx, person_id, "medical_personal")? {
+        Some(acc) => {
+            let (bal, reserved) = ledger_repo::account_balance(tx, acc)?;
+            Ok((Some(acc), bal - reserved))
+        }
+        None => Ok((None, 0)),
+    }
+}
+
+/// 1101: who the credential names, their insurance and account balance. An e-card token is
+/// only read here (2207 consumes it).
+pub fn person_info(
+    app: &App,
+    inst: &Institution,
+    query: &PersonQuery,
+) -> Result<PersonInfo, ServiceError> {
+    let app2 = app.clone();
+    let query = query.clone();
+    let today = app.today();
+    run_call(app, inst, move |tx, now| {
+        let day = today.format("%Y-%m-%d").to_string();
+        let r = resolve(&app2, tx, &query.credential, now, &day, false)?;
+        let (_, balc) = available(tx, r.person.id)?;
+        let policy = policy_of(&app2, tx, &r.person.region_code, today)?;
+        Ok(Ok(PersonInfo {
+            psn_no: r.person.id.to_string(),
+            psn_name: r.person.name.clone(),
+            gend: r.person.gender.clone(),
+            brdy: r.person.birth_date.clone(),
+            certno_masked: sscard_domain::mask::mask_id(&r.person.doc_number),
+            insutype: r.person.medical_scheme.clone().unwrap_or_default(),
+            insuplc_admdvs: r.person.region_code.clone(),
+            balc_fen: balc,
+            card_no_masked: r
+                .card
+                .as_ref()
+                .and_then(|c| c.card_no.as_deref())
+                .map(sscard_domain::mask::mask_id),
+            card_status: r.card.as_ref().map(|c| c.status.as_str().to_string()),
+            pin_required_above_fen: policy.pin_required_above_fen,
+        }))
+    })
+}
+
+struct Computed {
+    split: Split,
+    policy: sscard_domain::policy::RegionPolicy,
+    account: Option<i64>,
+    available: i64,
+}
+
+fn compute(
+    app: &App,
+    tx: &mut dyn Tx,
+    r: &Resolved,
+    inst: &Institution,
+    input: &SettleInput,
+    today: NaiveDate,
+) -> Result<Computed, ServiceError> {
+    let policy = policy_of(app, tx, &r.person.region_code, today)?;
+    let level = InstitutionLevel::from_stored(&inst.kind, inst.level);
+    let scheme = match r.person.medical_scheme.as_deref() {
+        Some("resident") => Scheme::Resident,
+        _ => Scheme::Employee,
+    };
+    let year_start = format!("{}-01-01", today.format("%Y"));
+    let (ded, pool) = repo::year_to_date(tx, r.person.id, &year_start)?;
+    let (account, available) = available(tx, r.person.id)?;
+    let split = split(
+        &input.items,
+        &policy,
+        level,
+        scheme,
+        YearToDate {
+            deductible_used_fen: ded,
+            pooling_paid_fen: pool,
+        },
+        available,
+        input.acct_used_flag && account.is_some(),
+    )
+    .map_err(|e| ServiceError::invalid(&e))?;
+    Ok(Computed {
+        split,
+        policy,
+        account,
+        available,
+    })
+}
+
+fn output(
+    setl_id: Option<i64>,
+    r: &Resolved,
+    s: &Split,
+    balc: i64,
+    replayed: bool,
+) -> SettleOutput {
+    SettleOutput {
+        setl_id,
+        psn_no: r.person.id.to_string(),
+        psn_name: r.person.name.clone(),
+        medfee_sumamt_fen: s.total_fen,
+        self_pay_fen: s.self_pay_fen,
+        deductible_fen: s.deductible_fen,
+        fund_pay_fen: s.pooling_fen,
+        acct_pay_fen: s.personal_account_fen,
+        psn_cash_pay_fen: s.cash_fen,
+        balc_fen: balc,
+        replayed,
+    }
+}
+
+/// 2206: the split of an itemised bill, without committing anything.
+pub fn presettle(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+) -> Result<SettleOutput, ServiceError> {
+    check_items(&input.items)?;
+    let (app2, inst2, input, sign_no) = (
+        app.clone(),
+        inst.clone(),
+        input.clone(),
+        meta.sign_no.clone(),
+    );
+    let today = app.today();
+    run_call(app, inst, move |tx, now| {
+        let day = today.format("%Y-%m-%d").to_string();
+        check_sign(tx, &inst2, &sign_no, &day)?;
+        let r = resolve(&app2, tx, &input.credential, now, &day, false)?;
+        let c = compute(&app2, tx, &r, &inst2, &input, today)?;
+        let balc = c.available - c.split.personal_account_fen;
+        Ok(Ok(output(None, &r, &c.split, balc, false)))
+    })
+}
+
+fn request_hash(inst: &Institution, input: &SettleInput) -> String {
+    let mut h = Sha256::new();
+    h.update(inst.id.to_be_bytes());
+    h.update(serde_json::to_vec(input).unwrap_or_default());
+    hex::encode(h.finalize())
+}
+
+fn msg_conflict() -> ServiceError {
+    err(
+        ErrorKind::Conflict,
+        "MSGID_CONFLICT",
+        "该报文编号已用于内容不同的交易",
+        "This message id was already used for a different request",
+    )
+}
+
+fn msg_voided() -> ServiceError {
+    err(
+        ErrorKind::Conflict,
+        "MSGID_VOIDED",
+        "该报文编号的交易已被冲正(2601),不能再结算",
+        "A timeout reversal (2601) barred this message id; it cannot settle",
+    )
+}
+
+fn pin_required() -> ServiceError {
+    err(
+        ErrorKind::Unauthorized,
+        "PIN_REQUIRED",
+        "个人账户支付超过限额,需要输入社保卡密码",
+        "The personal-account amount is above the limit: the card PIN is required",
+    )
+}
+
+fn replay(tx: &mut dyn Tx, row: &SettlementRow, name: String) -> Result<SettleOutput, ServiceError> {
+    let balc = match row.person_id {
+        Some(p) => available(tx, p)?.1,
+        None => 0,
+    };
+    Ok(SettleOutput {
+        setl_id: Some(row.id),
+        psn_no: row.person_id.map(|p| p.to_string()).unwrap_or_default(),
+        psn_name: name,
+        medfee_sumamt_fen: row.total_fen,
+        self_pay_fen: row.self_pay_fen,
+        deductible_fen: row.deductible_fen,
+        fund_pay_fen: row.pooling_fen,
+        acct_pay_fen: row.personal_fen,
+        psn_cash_pay_fen: row.cash_fen,
+        balc_fen: balc,
+        replayed: true,
+    })
+}
+
+fn clearing_of(tx: &mut dyn Tx, inst: &Institution, at: &str) -> Result<i64, ServiceError> {
+    if let Some(a) = repo::clearing_account(tx, inst.id)? {
+        return Ok(a);
+    }
+    Ok(ledger_repo::open_account(
+        tx,
+        "institution_clearing",
+        None,
+        Some(inst.id),
+        &inst.region_code,
+        at,
+    )?)
+}
+
+fn pooling_of(tx: &mut dyn Tx, region: &str, at: &str) -> Result<i64, ServiceError> {
+    if let Some(a) = ledger_repo::fund_account(tx, region, "pooling_fund")? {
+        return Ok(a);
+    }
+    Ok(ledger_repo::open_account(
+        tx,
+        "pooling_fund",
+        None,
+        None,
+        region,
+        at,
+    )?)
+}
+
+fn post(
+    tx: &mut dyn Tx,
+    client_id: &str,
+    debit: i64,
+    credit: i64,
+    amount: i64,
+    kind: &str,
+    reason: &str,
+    at: &str,
+) -> Result<(), ServiceError> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    ledger_repo::post_transfer(
+        tx,
+        &ledger_repo::NewTransfer {
+            client_id,
+            debit_account: debit,
+            credit_account: credit,
+            amount_fen: amount,
+            kind,
+            reason_code: reason,
+            memo: "",
+            now: at,
+        },
+    )
+    .map_err(|e| match e {
+        sscard_store::StoreError::Constraint(ref m) if m.to_lowercase().contains("check") => {
+            crate::ledger::insufficient()
+        }
+        other => other.into(),
+    })?;
+    Ok(())
+}
+
+/// 2207: commits a settlement. Idempotent by message id: the same message again answers the
+/// first result (`replayed`), a different request under the same id is `MSGID_CONFLICT`.
+///
+/// Errors: `SIGN_NO_INVALID`, `CARD_NOT_FOUND` (无此卡信息), `NO_INSURED_RECORD`
+/// (无参保人员信息), `CARD_LOST`, `CARD_CANCELLED`, `TEMP_CARD_EXPIRED`, `PIN_REQUIRED`,
+/// `PIN_WRONG`, `PIN_LOCKED`, `ECARD_*`, `MSGID_CONFLICT`, `MSGID_VOIDED`, `BILL_*`.
+pub fn settle(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+) -> Result<SettleOutput, ServiceError> {
+    check_items(&input.items)?;
+    check_msg_id(&meta.msg_id)?;
+    check_operator(&meta.operator)?;
+    let hash = request_hash(inst, input);
+    let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
+    let today = app.today();
+    run_call(app, inst, move |tx, now| {
+        let day = today.format("%Y-%m-%d").to_string();
+        check_sign(tx, &inst2, &meta.sign_no, &day)?;
+        if let Some(row) = repo::settlement_by_msg(tx, inst2.id, &meta.msg_id)? {
+            if row.status == "voided" {
+                return Err(msg_voided());
+            }
+            if row.request_hash != hash {
+                return Err(msg_conflict());
+            }
+            let name = match row.person_id {
+                Some(p) => repo::insured_person(tx, p)?
+                    .map(|p| p.name)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            return Ok(Ok(replay(tx, &row, name)?));
+        }
+        let r = resolve(&app2, tx, &input.credential, now, &day, true)?;
+        let c = compute(&app2, tx, &r, &inst2, &input, today)?;
+        if c.split.personal_account_fen > c.policy.pin_required_above_fen && r.via != "ecard" {
+            let (Some(pin), Some(card)) = (input.pin.as_deref(), r.card.as_ref()) else {
+                return Err(pin_required());
+            };
+            let actor = inst2.actor(&meta.operator);
+            match check_in(tx, now, app2.pin_key(), &actor, card, &c.policy, pin)? {
+                PinCheck::Ok { .. } => {}
+                refused => return Ok(Err(refused.into_result().unwrap_err())),
+            }
+        }
+        let at = ts(now);
+        let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
+        let s = &c.split;
+        let setl_id = repo::insert_settlement(
+            tx,
+            &NewSettlement {
+                msg_id: &meta.msg_id,
+                institution_id: inst2.id,
+                person_id: Some(r.person.id),
+                card_id: r.card.as_ref().map(|c| c.id),
+                region_code: &r.person.region_code,
+                sign_no: &meta.sign_no,
+                operator: &meta.operator,
+                request_hash: &hash,
+                via: r.via,
+                total_fen: s.total_fen,
+                self_pay_fen: s.self_pay_fen,
+                deductible_fen: s.deductible_fen,
+                pooling_fen: s.pooling_fen,
+                personal_fen: s.personal_account_fen,
+                cash_fen: s.cash_fen,
+                items_json: &items_json,
+                status: "settled",
+                settle_day: &day,
+                at: &at,
+            },
+        )
+        .map_err(|e| match e {
+            sscard_store::StoreError::Constraint(_) => msg_conflict(),
+            other => other.into(),
+        })?;
+        let clearing = clearing_of(tx, &inst2, &at)?;
+        if let Some(acc) = c.account {
+            post(
+                tx,
+                &format!("med-{setl_id}-acct"),
+                acc,
+                clearing,
+                s.personal_account_fen,
+                "medical_settlement",
+                "",
+                &at,
+            )?;
+        }
+        if s.pooling_fen > 0 {
+            let fund = pooling_of(tx, &r.person.region_code, &at)?;
+            post(
+                tx,
+                &format!("med-{setl_id}-fund"),
+                fund,
+                clearing,
+                s.pooling_fen,
+                "medical_settlement",
+                "",
+                &at,
+            )?;
+        }
+        let balc = c.available - s.personal_account_fen;
+        Ok(Ok(output(Some(setl_id), &r, s, balc, false)))
+    })
+}
+
+/// The body of 2208: which settlement to reverse.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReverseInput {
+    pub setl_id: Option<i64>,
+    /// The original settlement's message id (instead of `setl_id`).
+    pub omsgid: Option<String>,
+}
+
+fn not_found() -> ServiceError {
+    err(
+        ErrorKind::NotFound,
+        "SETTLEMENT_NOT_FOUND",
+        "未找到该结算记录",
+        "No such settlement",
+    )
+}
+
+/// Posts the reversing transfers of a settled settlement and marks it reversed.
+fn undo(
+    tx: &mut dyn Tx,
+    inst: &Institution,
+    row: &SettlementRow,
+    reversal_msg_id: &str,
+    at: &str,
+) -> Result<ReverseOutput, ServiceError> {
+    let clearing = clearing_of(tx, inst, at)?;
+    if row.personal_fen > 0
+        && let Some(p) = row.person_id
+    {
+        let acc = ledger_repo::person_account(tx, p, "medical_personal")?
+            .ok_or_else(|| ServiceError::internal("settled account vanished"))?;
+        post(
+            tx,
+            &format!("med-{}-acct-rev", row.id),
+            clearing,
+            acc,
+            row.personal_fen,
+            "medical_settlement_reversal",
+            "REVERSAL",
+            at,
+        )?;
+    }
+    if row.pooling_fen > 0 {
+        let fund = pooling_of(tx, &row.region_code, at)?;
+        post(
+            tx,
+            &format!("med-{}-fund-rev", row.id),
+            clearing,
+            fund,
+            row.pooling_fen,
+            "medical_settlement_reversal",
+            "REVERSAL",
+            at,
+        )?;
+    }
+    repo::mark_reversed(tx, row.id, reversal_msg_id, at)?;
+    Ok(ReverseOutput {
+        setl_id: Some(row.id),
+        status: "reversed".into(),
+        acct_refund_fen: row.personal_fen,
+        fund_refund_fen: row.pooling_fen,
+        replayed: false,
+    })
+}
+
+fn replayed_reversal(row: &SettlementRow) -> ReverseOutput {
+    ReverseOutput {
+        setl_id: (row.status != "voided").then_some(row.id),
+        status: row.status.clone(),
+        acct_refund_fen: row.personal_fen,
+        fund_refund_fen: row.pooling_fen,
+        replayed: true,
+    }
+}
+
+/// 2208: reverses a settlement (money back to the personal account and the pooling fund).
+/// Idempotent by the reversal's own message id.
+///
+/// Errors: `SIGN_NO_INVALID`, `SETTLEMENT_NOT_FOUND`, `SETTLEMENT_REVERSED`.
+pub fn reverse(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &ReverseInput,
+) -> Result<ReverseOutput, ServiceError> {
+    check_msg_id(&meta.msg_id)?;
+    check_operator(&meta.operator)?;
+    if input.setl_id.is_none() && input.omsgid.is_none() {
+        return Err(bad_input(
+            "须给出结算编号(setl_id)或原报文编号(omsgid)",
+            "Give setl_id or omsgid",
+        ));
+    }
+    let (inst2, input, meta) = (inst.clone(), input.clone(), meta.clone());
+    let today = day_of(app);
+    run_call(app, inst, move |tx, now| {
+        check_sign(tx, &inst2, &meta.sign_no, &today)?;
+        if let Some(row) = repo::settlement_by_reversal_msg(tx, inst2.id, &meta.msg_id)? {
+            return Ok(Ok(replayed_reversal(&row)));
+        }
+        let row = match (input.setl_id, input.omsgid.as_deref()) {
+            (Some(id), _) => repo::settlement_by_id(tx, inst2.id, id)?,
+            (None, Some(m)) => repo::settlement_by_msg(tx, inst2.id, m)?,
+            (None, None) => None,
+        };
+        let row = row.filter(|r| r.status != "voided").ok_or_else(not_found)?;
+        if row.status == "reversed" {
+            return Err(err(
+                ErrorKind::Conflict,
+                "SETTLEMENT_REVERSED",
+                "该结算已冲正",
+                "This settlement was already reversed",
+            ));
+        }
+        Ok(Ok(undo(tx, &inst2, &row, &meta.msg_id, &ts(now))?))
+    })
+}
+
+/// The body of 2601.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RevokeInput {
+    /// The message id of the call that timed out.
+    pub omsgid: String,
+    /// Its interface number (only `2207` can be revoked).
+    #[serde(default = "settle_infno")]
+    pub oinfno: String,
+}
+
+fn settle_infno() -> String {
+    "2207".into()
+}
+
+/// 2601: the institution never saw the answer to a 2207 and cancels it. If the settlement
+/// happened it is reversed; if it did not, its message id is barred so a late delivery cannot
+/// settle. Either way the outcome is final and idempotent by this call's message id.
+pub fn revoke_timed_out(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &RevokeInput,
+) -> Result<ReverseOutput, ServiceError> {
+    check_msg_id(&meta.msg_id)?;
+    check_msg_id(&input.omsgid)?;
+    if input.oinfno != "2207" {
+        return Err(bad_input(
+            "只能冲正结算交易(2207)",
+            "Only settlements (2207) can be revoked",
+        ));
+    }
+    let (inst2, input, meta) = (inst.clone(), input.clone(), meta.clone());
+    let today = day_of(app);
+    run_call(app, inst, move |tx, now| {
+        if let Some(row) = repo::settlement_by_reversal_msg(tx, inst2.id, &meta.msg_id)? {
+            return Ok(Ok(replayed_reversal(&row)));
+        }
+        let at = ts(now);
+        match repo::settlement_by_msg(tx, inst2.id, &input.omsgid)? {
+            Some(row) if row.status == "settled" => Ok(Ok(undo(tx, &inst2, &row, &meta.msg_id, &at)?)),
+            Some(row) => Ok(Ok(replayed_reversal(&row))),
+            None => {
+                repo::insert_settlement(
+                    tx,
+                    &NewSettlement {
+                        msg_id: &input.omsgid,
+                        institution_id: inst2.id,
+                        person_id: None,
+                        card_id: None,
+                        region_code: &inst2.region_code,
+                        sign_no: "",
+                        operator: &meta.operator,
+                        request_hash: "",
+                        via: "none",
+                        total_fen: 0,
+                        self_pay_fen: 0,
+                        deductible_fen: 0,
+                        pooling_fen: 0,
+                        personal_fen: 0,
+                        cash_fen: 0,
+                        items_json: "[]",
+                        status: "voided",
+                        settle_day: &today,
+                        at: &at,
+                    },
+                )?;
+                tx.execute(
+                    "UPDATE med_settlements SET reversal_msg_id = $1, reversed_at = $2
+                      WHERE institution_id = $3 AND msg_id = $4",
+                    sscard_store::params![meta.msg_id.as_str(), at.as_str(), inst2.id, input.omsgid.as_str()],
+                )?;
+                Ok(Ok(ReverseOutput {
+                    setl_id: None,
+                    status: "voided".into(),
+                    acct_refund_fen: 0,
+                    fund_refund_fen: 0,
+                    replayed: false,
+                }))
+            }
+        }
+    })
+}
+
+fn parse_day(d: &str) -> Result<String, ServiceError> {
+    NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map_err(|_| bad_input("对账日期须为 YYYY-MM-DD", "stmt_day must be YYYY-MM-DD"))
+}
+
+fn detail_of(r: &SettlementRow) -> DetailRecord {
+    DetailRecord {
+        msgid: r.msg_id.clone(),
+        medfee_sumamt_fen: r.total_fen,
+        fund_pay_fen: r.pooling_fen,
+        acct_pay_fen: r.personal_fen,
+        status: r.status.clone(),
+    }
+}
+
+/// 3201: the day's totals of settled (not reversed) settlements, compared with the
+/// institution's.
+pub fn reconcile_totals(
+    app: &App,
+    inst: &Institution,
+    input: &ReconcileTotalsInput,
+) -> Result<ReconcileTotals, ServiceError> {
+    let day = parse_day(&input.stmt_day)?;
+    let (inst_id, theirs) = (inst.id, input.totals.clone());
+    run_call(app, inst, move |tx, _| {
+        let mut ours = DayTotals::default();
+        for r in repo::settlements_of_day(tx, inst_id, &day)? {
+            if r.status != "settled" {
+                continue;
+            }
+            ours.setl_cnt += 1;
+            ours.medfee_sumamt_fen += r.total_fen;
+            ours.fund_pay_fen += r.pooling_fen;
+            ours.acct_pay_fen += r.personal_fen;
+            ours.psn_cash_pay_fen += r.cash_fen;
+        }
+        let rslt = if ours == theirs { "match" } else { "mismatch" };
+        Ok(Ok(ReconcileTotals {
+            stmt_day: day,
+            stmt_rslt: rslt.into(),
+            ours,
+            theirs,
+        }))
+    })
+}
+
+/// 3202: the day's settlements one by one, and where the institution's records differ.
+pub fn reconcile_detail(
+    app: &App,
+    inst: &Institution,
+    input: &ReconcileDetailInput,
+) -> Result<ReconcileDetail, ServiceError> {
+    let day = parse_day(&input.stmt_day)?;
+    let (inst_id, theirs) = (inst.id, input.records.clone());
+    run_call(app, inst, move |tx, _| {
+        let ours: Vec<DetailRecord> = repo::settlements_of_day(tx, inst_id, &day)?
+            .iter()
+            .filter(|r| r.status != "voided")
+            .map(detail_of)
+            .collect();
+        let mut mismatches = Vec::new();
+        let by_id: std::collections::HashMap<&str, &DetailRecord> =
+            theirs.iter().map(|r| (r.msgid.as_str(), r)).collect();
+        for o in &ours {
+            match by_id.get(o.msgid.as_str()) {
+                None => mismatches.push(Mismatch {
+                    msgid: o.msgid.clone(),
+                    kind: "missing_there".into(),
+                    ours: Some(o.clone()),
+                    theirs: None,
+                }),
+                Some(t) if t.status != o.status => mismatches.push(Mismatch {
+                    msgid: o.msgid.clone(),
+                    kind: "status".into(),
+                    ours: Some(o.clone()),
+                    theirs: Some((*t).clone()),
+                }),
+                Some(t)
+                    if (t.medfee_sumamt_fen, t.fund_pay_fen, t.acct_pay_fen)
+                        != (o.medfee_sumamt_fen, o.fund_pay_fen, o.acct_pay_fen) =>
+                {
+                    mismatches.push(Mismatch {
+                        msgid: o.msgid.clone(),
+                        kind: "amount".into(),
+                        ours: Some(o.clone()),
+                        theirs: Some((*t).clone()),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        let known: std::collections::HashSet<&str> =
+            ours.iter().map(|o| o.msgid.as_str()).collect();
+        for t in &theirs {
+            if !known.contains(t.msgid.as_str()) {
+                mismatches.push(Mismatch {
+                    msgid: t.msgid.clone(),
+                    kind: "missing_here".into(),
+                    ours: None,
+                    theirs: Some(t.clone()),
+                });
+            }
+        }
+        let rslt = if mismatches.is_empty() { "match" } else { "mismatch" };
+        Ok(Ok(ReconcileDetail {
+            stmt_day: day,
+            stmt_rslt: rslt.into(),
+            records: ours,
+            mismatches,
+        }))
+    })
+}

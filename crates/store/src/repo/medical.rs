@@ -1,0 +1,383 @@
+//! Medical settlement with designated institutions: sign-ins, settlements, used e-card tokens.
+
+use crate::{Result, Row, Tx, params};
+
+/// An institution as the signed API sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionAuth {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// `hospital` or `pharmacy`.
+    pub kind: String,
+    pub level: i64,
+    pub region_code: String,
+    pub active: bool,
+    pub secret: String,
+    /// The previous secret and until when it is still accepted (key rotation).
+    pub prev_secret: Option<String>,
+    pub prev_valid_until: Option<String>,
+}
+
+/// The institution holding `key_id`, with its secrets.
+pub fn institution_by_key(tx: &mut dyn Tx, key_id: &str) -> Result<Option<InstitutionAuth>> {
+    tx.query_opt(
+        "SELECT id, code, name, kind, level, region_code, active, api_secret, prev_api_secret,
+                prev_valid_until
+           FROM institutions WHERE key_id = $1",
+        params![key_id],
+    )?
+    .map(|r| {
+        Ok(InstitutionAuth {
+            id: r.i64(0)?,
+            code: r.text(1)?,
+            name: r.text(2)?,
+            kind: r.text(3)?,
+            level: r.i64(4)?,
+            region_code: r.text(5)?,
+            active: r.bool(6)?,
+            secret: r.text(7)?,
+            prev_secret: r.opt_text(8)?,
+            prev_valid_until: r.opt_text(9)?,
+        })
+    })
+    .transpose()
+}
+
+/// The sign number an operator already has for `day`, if any.
+pub fn signin_of(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    operator: &str,
+    day: &str,
+) -> Result<Option<(String, String)>> {
+    tx.query_opt(
+        "SELECT sign_no, signed_at FROM med_signins
+          WHERE institution_id = $1 AND operator = $2 AND day = $3",
+        params![institution_id, operator, day],
+    )?
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .transpose()
+}
+
+/// Records a sign-in.
+pub fn insert_signin(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    operator: &str,
+    sign_no: &str,
+    day: &str,
+    at: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO med_signins (institution_id, operator, sign_no, day, signed_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        params![institution_id, operator, sign_no, day, at],
+    )?;
+    Ok(())
+}
+
+/// The institution and day a sign number belongs to.
+pub fn signin_by_no(tx: &mut dyn Tx, sign_no: &str) -> Result<Option<(i64, String)>> {
+    tx.query_opt(
+        "SELECT institution_id, day FROM med_signins WHERE sign_no = $1",
+        params![sign_no],
+    )?
+    .map(|r| Ok((r.i64(0)?, r.text(1)?)))
+    .transpose()
+}
+
+/// What settlement needs to know about an insured person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsuredPerson {
+    pub id: i64,
+    pub doc_type: String,
+    pub doc_number: String,
+    pub name: String,
+    pub gender: String,
+    pub birth_date: String,
+    pub region_code: String,
+    pub life_status: String,
+    /// The scheme of the person's active (or retired) medical enrolment, if any.
+    pub medical_scheme: Option<String>,
+}
+
+const PERSON_SQL: &str = "SELECT p.id, p.doc_type, p.doc_number, p.name, p.gender, p.birth_date,
+        p.region_code, p.life_status,
+        (SELECT e.scheme FROM enrolments e
+          WHERE e.person_id = p.id AND e.insurance = 'medical'
+            AND e.status IN ('active', 'retired')
+          ORDER BY e.start_date DESC LIMIT 1)
+   FROM persons p";
+
+fn person_row(r: &Row) -> Result<InsuredPerson> {
+    Ok(InsuredPerson {
+        id: r.i64(0)?,
+        doc_type: r.text(1)?,
+        doc_number: r.text(2)?,
+        name: r.text(3)?,
+        gender: r.text(4)?,
+        birth_date: r.text(5)?,
+        region_code: r.text(6)?,
+        life_status: r.text(7)?,
+        medical_scheme: r.opt_text(8)?,
+    })
+}
+
+/// A person by id, with their medical enrolment.
+pub fn insured_person(tx: &mut dyn Tx, person_id: i64) -> Result<Option<InsuredPerson>> {
+    let sql = format!("{PERSON_SQL} WHERE p.id = $1");
+    tx.query_opt(&sql, params![person_id])?
+        .map(|r| person_row(&r))
+        .transpose()
+}
+
+/// A person by resident ID number (any document type with that number).
+pub fn insured_person_by_doc(tx: &mut dyn Tx, doc_number: &str) -> Result<Option<InsuredPerson>> {
+    let sql = format!("{PERSON_SQL} WHERE p.doc_number = $1 ORDER BY p.id LIMIT 1");
+    tx.query_opt(&sql, params![doc_number])?
+        .map(|r| person_row(&r))
+        .transpose()
+}
+
+/// What a person has used of this year's deductible and pooling fund, from their settlements
+/// since `year_start` (a `YYYY-MM-DD` day).
+pub fn year_to_date(tx: &mut dyn Tx, person_id: i64, year_start: &str) -> Result<(i64, i64)> {
+    let r = tx.query_one(
+        "SELECT CAST(COALESCE(SUM(deductible_fen), 0) AS BIGINT),
+                CAST(COALESCE(SUM(pooling_fen), 0) AS BIGINT)
+           FROM med_settlements
+          WHERE person_id = $1 AND settle_day >= $2 AND status = 'settled'",
+        params![person_id, year_start],
+        "year to date",
+    )?;
+    Ok((r.i64(0)?, r.i64(1)?))
+}
+
+/// An institution's clearing account, if opened.
+pub fn clearing_account(tx: &mut dyn Tx, institution_id: i64) -> Result<Option<i64>> {
+    tx.query_opt(
+        "SELECT id FROM accounts WHERE institution_id = $1 AND kind = 'institution_clearing'",
+        params![institution_id],
+    )?
+    .map(|r| r.i64(0))
+    .transpose()
+}
+
+/// A settlement as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementRow {
+    pub id: i64,
+    pub msg_id: String,
+    pub institution_id: i64,
+    pub person_id: Option<i64>,
+    pub card_id: Option<i64>,
+    pub region_code: String,
+    pub request_hash: String,
+    pub via: String,
+    pub total_fen: i64,
+    pub self_pay_fen: i64,
+    pub deductible_fen: i64,
+    pub pooling_fen: i64,
+    pub personal_fen: i64,
+    pub cash_fen: i64,
+    pub status: String,
+    pub settle_day: String,
+    pub settled_at: String,
+    pub reversed_at: Option<String>,
+    pub reversal_msg_id: Option<String>,
+}
+
+const SETTLEMENT_COLUMNS: &str = "id, msg_id, institution_id, person_id, card_id, region_code, \
+    request_hash, via, total_fen, self_pay_fen, deductible_fen, pooling_fen, personal_fen, \
+    cash_fen, status, settle_day, settled_at, reversed_at, reversal_msg_id";
+
+fn settlement_row(r: &Row) -> Result<SettlementRow> {
+    Ok(SettlementRow {
+        id: r.i64(0)?,
+        msg_id: r.text(1)?,
+        institution_id: r.i64(2)?,
+        person_id: r.opt_i64(3)?,
+        card_id: r.opt_i64(4)?,
+        region_code: r.text(5)?,
+        request_hash: r.text(6)?,
+        via: r.text(7)?,
+        total_fen: r.i64(8)?,
+        self_pay_fen: r.i64(9)?,
+        deductible_fen: r.i64(10)?,
+        pooling_fen: r.i64(11)?,
+        personal_fen: r.i64(12)?,
+        cash_fen: r.i64(13)?,
+        status: r.text(14)?,
+        settle_day: r.text(15)?,
+        settled_at: r.text(16)?,
+        reversed_at: r.opt_text(17)?,
+        reversal_msg_id: r.opt_text(18)?,
+    })
+}
+
+fn lock_suffix(tx: &dyn Tx) -> &'static str {
+    if tx.backend() == crate::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
+/// An institution's settlement by its message id (locked on PostgreSQL).
+pub fn settlement_by_msg(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    msg_id: &str,
+) -> Result<Option<SettlementRow>> {
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM med_settlements
+          WHERE institution_id = $1 AND msg_id = $2{}",
+        lock_suffix(tx)
+    );
+    tx.query_opt(&sql, params![institution_id, msg_id])?
+        .map(|r| settlement_row(&r))
+        .transpose()
+}
+
+/// An institution's settlement by id (locked on PostgreSQL).
+pub fn settlement_by_id(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    id: i64,
+) -> Result<Option<SettlementRow>> {
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM med_settlements
+          WHERE institution_id = $1 AND id = $2{}",
+        lock_suffix(tx)
+    );
+    tx.query_opt(&sql, params![institution_id, id])?
+        .map(|r| settlement_row(&r))
+        .transpose()
+}
+
+/// The settlement a reversal message id already reversed, if any.
+pub fn settlement_by_reversal_msg(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    reversal_msg_id: &str,
+) -> Result<Option<SettlementRow>> {
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM med_settlements
+          WHERE institution_id = $1 AND reversal_msg_id = $2"
+    );
+    tx.query_opt(&sql, params![institution_id, reversal_msg_id])?
+        .map(|r| settlement_row(&r))
+        .transpose()
+}
+
+/// A settlement to record.
+#[derive(Debug, Clone)]
+pub struct NewSettlement<'a> {
+    pub msg_id: &'a str,
+    pub institution_id: i64,
+    pub person_id: Option<i64>,
+    pub card_id: Option<i64>,
+    pub region_code: &'a str,
+    pub sign_no: &'a str,
+    pub operator: &'a str,
+    pub request_hash: &'a str,
+    pub via: &'a str,
+    pub total_fen: i64,
+    pub self_pay_fen: i64,
+    pub deductible_fen: i64,
+    pub pooling_fen: i64,
+    pub personal_fen: i64,
+    pub cash_fen: i64,
+    pub items_json: &'a str,
+    /// `settled` or `voided` (a 2601 tombstone).
+    pub status: &'a str,
+    pub settle_day: &'a str,
+    pub at: &'a str,
+}
+
+/// Records a settlement; a second one with the same institution and message id is refused by
+/// the UNIQUE constraint.
+pub fn insert_settlement(tx: &mut dyn Tx, s: &NewSettlement<'_>) -> Result<i64> {
+    tx.query_one(
+        "INSERT INTO med_settlements (msg_id, institution_id, person_id, card_id, region_code,
+             sign_no, operator, request_hash, via, total_fen, self_pay_fen, deductible_fen,
+             pooling_fen, personal_fen, cash_fen, items_json, status, settle_day, settled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19)
+         RETURNING id",
+        params![
+            s.msg_id,
+            s.institution_id,
+            s.person_id,
+            s.card_id,
+            s.region_code,
+            s.sign_no,
+            s.operator,
+            s.request_hash,
+            s.via,
+            s.total_fen,
+            s.self_pay_fen,
+            s.deductible_fen,
+            s.pooling_fen,
+            s.personal_fen,
+            s.cash_fen,
+            s.items_json,
+            s.status,
+            s.settle_day,
+            s.at
+        ],
+        "settlement",
+    )?
+    .i64(0)
+}
+
+/// Marks a settlement reversed.
+pub fn mark_reversed(tx: &mut dyn Tx, id: i64, reversal_msg_id: &str, at: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE med_settlements SET status = 'reversed', reversed_at = $1, reversal_msg_id = $2
+          WHERE id = $3 AND status = 'settled'",
+        params![at, reversal_msg_id, id],
+    )?;
+    Ok(())
+}
+
+/// An institution's settlements of one day (the reconciliation detail), in id order.
+pub fn settlements_of_day(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    day: &str,
+) -> Result<Vec<SettlementRow>> {
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM med_settlements
+          WHERE institution_id = $1 AND settle_day = $2 ORDER BY id"
+    );
+    tx.query(&sql, params![institution_id, day])?
+        .iter()
+        .map(settlement_row)
+        .collect()
+}
+
+/// Marks an e-card token id used; false when it already was.
+pub fn use_ecard_token(
+    tx: &mut dyn Tx,
+    jti: &str,
+    card_id: i64,
+    at: &str,
+    expires_at: &str,
+) -> Result<bool> {
+    let n = tx.execute(
+        "INSERT INTO ecard_tokens_used (jti, card_id, used_at, expires_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+        params![jti, card_id, at, expires_at],
+    )?;
+    Ok(n == 1)
+}
+
+/// Forgets used e-card tokens that expired before `before` (they can no longer verify).
+pub fn purge_ecard_tokens(tx: &mut dyn Tx, before: &str) -> Result<u64> {
+    tx.execute(
+        "DELETE FROM ecard_tokens_used WHERE expires_at < $1",
+        params![before],
+    )
+}
