@@ -127,8 +127,12 @@ log "standby1 streams synchronously (pg_stat_replication.sync_state = sync)"
 # --- sscard on the primary ---------------------------------------------------------------------
 URL1="postgres://postgres@127.0.0.1:$P1/sscard"
 URL2="postgres://postgres@127.0.0.1:$P2/sscard"
-export SSCARD_PIN_KEY_FILE="$WORK/pin.key"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SSCARD_PIN_KEY_FILE"
+# Key files, SMS log: everything sscard writes stays in the work directory.
+cd "$WORK"
+export SSCARD_PIN_KEY_FILE="$WORK/pin.key" SSCARD_ECARD_KEY_FILE="$WORK/ecard.key"
+for k in "$SSCARD_PIN_KEY_FILE" "$SSCARD_ECARD_KEY_FILE"; do
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$k"
+done
 "$SSCARD" demo --db "$URL1" --persons 300 --seed 7 --samples "$WORK/samples.json" >/dev/null
 "$SSCARD" serve --db "$URL1" --listen "127.0.0.1:$HTTP" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!

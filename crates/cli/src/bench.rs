@@ -184,7 +184,8 @@ async fn client(
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     out.errors += 1;
-                    out.first_error.get_or_insert_with(|| format!("connect: {e}"));
+                    out.first_error
+                        .get_or_insert_with(|| format!("connect: {e}"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -192,7 +193,8 @@ async fn client(
         }
         let c = conn.as_mut().expect("connected above");
         if sign_no.is_none() {
-            let body = format!(r#"{{"infno":"9001","msgid":"{nonce}","opter":"{opter}","input":{{}}}}"#);
+            let body =
+                format!(r#"{{"infno":"9001","msgid":"{nonce}","opter":"{opter}","input":{{}}}}"#);
             match call(c, &t, &inst, "/api/v1/medical/9001", &nonce, body).await {
                 Ok((200, b)) => {
                     let v: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();

@@ -385,3 +385,28 @@ pub fn ledger_expire(args: &ConfigArgs) -> Result<ExitCode> {
     println!("{n} reservations voided");
     Ok(ExitCode::SUCCESS)
 }
+
+/// `sscard ledger verify-acks`: after a crash test, every acknowledged settlement is stored
+/// exactly once, none is half-applied and the ledger invariants hold.
+pub fn ledger_verify_acks(args: &ConfigArgs, acks: &std::path::Path) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(acks).with_context(|| format!("reading {}", acks.display()))?;
+    let ids: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let s = settings(args, None)?;
+    let app = open(&s)?;
+    let r = sscard_service::medical::verify::verify_acknowledged(&app, &ids).map_err(svc)?;
+    println!(
+        "acknowledged={} present={} missing={} duplicated={} half_applied={} ledger_violations={}",
+        r.acknowledged, r.present, r.missing, r.duplicated, r.half_applied, r.ledger_violations
+    );
+    Ok(if r.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -86,6 +86,19 @@ enum LedgerCommand {
     Check(DbArgs),
     /// Void the two-phase reservations past their expiry.
     ExpirePending(DbArgs),
+    /// Check that every acknowledged settlement (one msgid per line, as written by
+    /// `sscard bench settle --ack-log`) is stored exactly once, that none is half-applied and
+    /// that the ledger invariants hold; exits 1 otherwise.
+    VerifyAcks(VerifyAcksArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyAcksArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The acknowledged message ids, one per line.
+    #[arg(long, value_name = "FILE")]
+    acks: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +228,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ledger(LedgerCommand::Check(a)) => commands::ledger_check(&a.config),
         Command::Ledger(LedgerCommand::ExpirePending(a)) => commands::ledger_expire(&a.config),
+        Command::Ledger(LedgerCommand::VerifyAcks(a)) => {
+            commands::ledger_verify_acks(&a.config, &a.acks)
+        }
         Command::Backup(a) => ops::backup(&a),
         Command::Restore(a) => ops::restore(&a),
         Command::Bench(BenchCommand::Settle(a)) => bench::settle(&a).map(|()| ExitCode::SUCCESS),

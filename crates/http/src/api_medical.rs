@@ -81,8 +81,12 @@ fn open(
             .trim()
             .to_string()
     };
-    let (key_id, timestamp, nonce, signature) =
-        (h("x-key-id"), h("x-timestamp"), h("x-nonce"), h("x-signature"));
+    let (key_id, timestamp, nonce, signature) = (
+        h("x-key-id"),
+        h("x-timestamp"),
+        h("x-nonce"),
+        h("x-signature"),
+    );
     let institution = medical::authenticate(
         app,
         &SignedRequest {

@@ -19,6 +19,7 @@ pub mod api_aftercare;
 pub mod api_bank;
 pub mod api_cards;
 pub mod api_ivr;
+pub mod api_ledger;
 pub mod api_medical;
 pub mod auth;
 pub mod console;
@@ -101,6 +102,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_aftercare::create_heir_claim))
         .routes(routes!(api_aftercare::pay_heir))
         .routes(routes!(api_aftercare::list_fees))
+        .routes(routes!(api_ledger::create_payout, api_ledger::list_payouts))
         .routes(routes!(api_bank::activate))
         .routes(routes!(api_bank::loss))
         .routes(routes!(api_bank::unfreeze))

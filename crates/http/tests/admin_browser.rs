@@ -220,7 +220,7 @@ fn activity(app: &App, url: &str, samples: &demo::DemoSamples) {
             ("3-2", "hangup"),
         ];
         for (i, (menu, outcome)) in menus.iter().enumerate() {
-            if (i as i64 + back) % 3 == 0 && i > 1 {
+            if (i as i64 + back).rem_euclid(3) == 0 && i > 1 {
                 continue;
             }
             let id = sscard_service::phone::start_call(&on_day, "demo").unwrap();

@@ -12,7 +12,10 @@ use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sscard_domain::Money;
 use sscard_domain::clock::Clock;
+use sscard_service::audit::{Actor, Channel};
 use sscard_service::demo::{self, DemoOptions, SampleCardholder};
+use sscard_service::persons;
+use sscard_service::selfservice::records;
 use sscard_service::{App, AppConfig};
 use tower::ServiceExt;
 
@@ -299,7 +302,7 @@ async fn a_holder_logs_in_reads_every_category_and_acts() {
         .iter()
         .find(|h| usable(h) && h.pin_changed && h.medical_balance_fen > 0)
         .unwrap();
-    let mut b = Browser::new(app);
+    let mut b = Browser::new(app.clone());
 
     // Reading the card: a malformed number, an unknown card, then the holder's card.
     let p = b
@@ -393,7 +396,15 @@ async fn a_holder_logs_in_reads_every_category_and_acts() {
         assert!(menu.has(&format!("id=\"svc-{svc}\"")), "{svc}");
     }
 
-    // Each category renders the holder's real data.
+    // Each category renders the holder's real data: what the records service says is there.
+    let clerk = Actor {
+        username: "clerk1".into(),
+        role: "clerk".into(),
+        agency: String::new(),
+        channel: Channel::Counter,
+    };
+    let person = persons::search(&app, &clerk, &h.id_number).unwrap()[0].person_ref;
+    let rec = records::person_records(&app, &clerk, person).unwrap();
     let card = b.get("/kiosk/info/card").await;
     assert!(card.has(h.card_no.as_ref().unwrap()));
     assert!(card.has("id=\"card-timeline\""));
@@ -403,9 +414,26 @@ async fn a_holder_logs_in_reads_every_category_and_acts() {
     assert!(!public.has(&h.id_number), "the ID number is masked");
     let employment = b.get("/kiosk/info/employment").await;
     assert!(employment.has("id=\"employment\"") && employment.has("id=\"unemployment\""));
+    for e in &rec.employment {
+        assert!(employment.has(&e.employer_name), "{}", e.employer_name);
+    }
+    assert!(employment.has(&format!(
+        "<dd>{} 个月</dd>",
+        rec.unemployment.continuous_contribution_months
+    )));
     let insurance = b.get("/kiosk/info/insurance").await;
     assert!(insurance.has("id=\"enrolments\"") && insurance.has("id=\"pension\""));
-    assert!(insurance.has("id=\"contributions\""));
+    assert!(!rec.enrolments.is_empty());
+    for e in &rec.enrolments {
+        assert!(insurance.has(&e.insurance_label) && insurance.has(&e.start_date));
+    }
+    for y in &rec.contributions_by_year {
+        assert!(insurance.has(&Money::from_fen(y.personal_fen).format_yuan()));
+    }
+    assert!(insurance.has(&format!(
+        "<dd>{} 个月</dd>",
+        rec.pension.contribution_months
+    )));
     let medical = b.get("/kiosk/info/medical").await;
     assert!(
         medical.has(&Money::from_fen(h.medical_balance_fen).format_yuan()),
@@ -414,10 +442,31 @@ async fn a_holder_logs_in_reads_every_category_and_acts() {
         medical.body
     );
     assert!(medical.has("id=\"medical-transactions\""));
+    for t in &rec.medical.transactions {
+        assert!(medical.has(&Money::from_fen(t.amount_fen.abs()).format_yuan()));
+    }
     let assistance = b.get("/kiosk/info/assistance").await;
     assert!(assistance.has("id=\"minimum-living\"") && assistance.has("id=\"special-care\""));
+    for x in rec
+        .assistance
+        .minimum_living
+        .iter()
+        .chain(&rec.assistance.special_care)
+    {
+        assert!(assistance.has(&Money::from_fen(x.monthly_fen).format_yuan()));
+    }
+    if rec.assistance.minimum_living.is_empty() {
+        assert!(assistance.has("class=\"muted empty\""));
+    }
     let health = b.get("/kiosk/info/health").await;
     assert!(health.has("id=\"health\""));
+    for x in &rec.health {
+        assert!(
+            health.has(&x.item) && health.has(&x.recorded_on),
+            "{}",
+            x.item
+        );
+    }
     assert_eq!(
         b.get("/kiosk/info/nope").await.status,
         StatusCode::NOT_FOUND

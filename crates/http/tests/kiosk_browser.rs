@@ -25,7 +25,9 @@ use sscard_domain::ids::RegionCode;
 use sscard_service::admin::policies;
 use sscard_service::audit::{Actor, Channel};
 use sscard_service::demo::{self, DemoOptions};
+use sscard_service::persons;
 use sscard_service::reference;
+use sscard_service::selfservice::records;
 use sscard_service::{App, AppConfig};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -401,6 +403,7 @@ async fn a_holder_uses_the_kiosk_in_chromium() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let site = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app_for_checks = app.clone();
     let server = tokio::spawn(sscard_http::serve(app, listener, async {
         let _ = stop_rx.await;
     }));
@@ -450,18 +453,57 @@ async fn a_holder_uses_the_kiosk_in_chromium() {
     s.wait_for("id=\"menu\"").await;
     assert!(s.source().await.contains(&holder.name));
 
-    // The seven categories, each with real data.
+    // The seven categories, each with the holder's real data (as the records service has it).
+    let clerk = Actor {
+        username: "clerk1".into(),
+        role: "clerk".into(),
+        agency: String::new(),
+        channel: Channel::Counter,
+    };
+    let found = persons::search(&app_for_checks, &clerk, &holder.id_number).unwrap();
+    let person = found[0].person_ref;
+    let rec = records::person_records(&app_for_checks, &clerk, person).unwrap();
+    let employment_needle = rec
+        .employment
+        .first()
+        .map(|e| e.employer_name.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "<dd>{} 个月</dd>",
+                rec.unemployment.continuous_contribution_months
+            )
+        });
+    let enrolment = rec.enrolments.first().expect("an enrolment");
+    let assistance_needle = rec
+        .assistance
+        .minimum_living
+        .iter()
+        .chain(&rec.assistance.special_care)
+        .next()
+        .map(|b| Money::from_fen(b.monthly_fen).format_yuan())
+        .unwrap_or_else(|| "id=\"minimum-living\"".into());
+    let health_needle = rec
+        .health
+        .first()
+        .map(|x| x.item.clone())
+        .unwrap_or_else(|| "id=\"health\"".into());
     let checks: [(&str, String); 7] = [
         ("card", card_no.clone()),
         ("public", sscard_domain::mask::mask_id(&holder.id_number)),
-        ("employment", "id=\"unemployment\"".into()),
-        ("insurance", "id=\"enrolments\"".into()),
+        ("employment", employment_needle),
+        (
+            "insurance",
+            format!(
+                "<td>{}</td><td>{}</td>",
+                enrolment.insurance_label, enrolment.scheme_label
+            ),
+        ),
         (
             "medical",
             Money::from_fen(holder.medical_balance_fen).format_yuan(),
         ),
-        ("assistance", "id=\"minimum-living\"".into()),
-        ("health", "id=\"health\"".into()),
+        ("assistance", assistance_needle),
+        ("health", health_needle),
     ];
     for (slug, needle) in &checks {
         s.click(&format!("#cat-{slug}")).await;

@@ -49,6 +49,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/heir-claims"),
     ("post", "/api/v1/heir-claims/{claim_id}/payout"),
     ("get", "/api/v1/fees"),
+    ("post", "/api/v1/ledger/persons/{person_ref}/payouts"),
+    ("get", "/api/v1/ledger/persons/{person_ref}/payouts"),
     ("post", "/api/v1/bank/cards/{card_no}/activate"),
     ("post", "/api/v1/bank/cards/{card_no}/loss"),
     ("post", "/api/v1/bank/batches/{batch_no}/return"),

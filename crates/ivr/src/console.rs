@@ -26,7 +26,7 @@ pub struct ConsoleOptions {
 pub struct ConsoleReport {
     /// The call log id.
     pub call_id: i64,
-    /// `completed`, `hangup`, `transfer`, `invalid`, `no_input`, `rate_limited`, `error`.
+    /// `hangup`, `transfer`, `invalid`, `no_input`, `rate_limited`, `error`.
     pub outcome: String,
     /// The deepest menu reached.
     pub menu: String,

@@ -266,6 +266,16 @@ impl State {
     }
 }
 
+/// Where a refused PIN leads.
+struct PinPaths {
+    /// A malformed PIN: ask again.
+    retry: State,
+    /// A wrong PIN.
+    wrong: State,
+    /// A locked PIN or an unusable card.
+    back: State,
+}
+
 enum Next {
     Go(State),
     Transfer(&'static str),
@@ -550,18 +560,17 @@ impl Call {
         }
     }
 
-    /// The answer to a refused PIN on any flow: `wrong` is where a wrong PIN leads, `back`
-    /// where a locked or unusable card leads.
+    /// The answer to a refused PIN on any flow: where a malformed PIN, a wrong PIN and a
+    /// locked or unusable card lead.
     fn pin_refused(
         &mut self,
         svc: &Services,
         say: &mut Vec<Prompt>,
         e: &ServiceError,
         card_no: &str,
-        retry: State,
-        wrong: State,
-        back: State,
+        to: PinPaths,
     ) -> Next {
+        let PinPaths { retry, wrong, back } = to;
         match e.code {
             "PIN_FORMAT" => self.strike(say, "pin-format", retry),
             "PIN_WRONG" => match phone::pin_state(&svc.app, card_no) {
@@ -650,9 +659,11 @@ impl Call {
                             say,
                             &err,
                             &no,
-                            State::AcctPin(card),
-                            State::AcctId,
-                            State::Info,
+                            PinPaths {
+                                retry: State::AcctPin(card),
+                                wrong: State::AcctId,
+                                back: State::Info,
+                            },
                         )
                     }
                 }
@@ -812,7 +823,17 @@ impl Call {
                             card_no: no.clone(),
                             id: id.clone(),
                         };
-                        self.pin_refused(svc, say, &err, &no, retry(), retry(), State::CardMenu)
+                        self.pin_refused(
+                            svc,
+                            say,
+                            &err,
+                            &no,
+                            PinPaths {
+                                retry: retry(),
+                                wrong: retry(),
+                                back: State::CardMenu,
+                            },
+                        )
                     }
                 }
             }
@@ -878,16 +899,18 @@ impl Call {
                             say,
                             &err,
                             &no,
-                            State::ChangeNew {
-                                card_no,
-                                old,
-                                id: id.clone(),
+                            PinPaths {
+                                retry: State::ChangeNew {
+                                    card_no,
+                                    old,
+                                    id: id.clone(),
+                                },
+                                wrong: State::ChangeOld {
+                                    card_no: no.clone(),
+                                    id,
+                                },
+                                back: State::CardMenu,
                             },
-                            State::ChangeOld {
-                                card_no: no.clone(),
-                                id,
-                            },
-                            State::CardMenu,
                         )
                     }
                 }
@@ -924,9 +947,11 @@ impl Call {
                             say,
                             &err,
                             &no,
-                            State::LossPin(card.clone()),
-                            State::LossPin(card),
-                            State::CardMenu,
+                            PinPaths {
+                                retry: State::LossPin(card.clone()),
+                                wrong: State::LossPin(card),
+                                back: State::CardMenu,
+                            },
                         )
                     }
                 }
@@ -956,9 +981,11 @@ impl Call {
                                 say,
                                 &err,
                                 &no,
-                                State::CardMenu,
-                                State::CardMenu,
-                                State::CardMenu,
+                                PinPaths {
+                                    retry: State::CardMenu,
+                                    wrong: State::CardMenu,
+                                    back: State::CardMenu,
+                                },
                             )
                         }
                     }

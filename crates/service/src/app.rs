@@ -131,7 +131,10 @@ fn load_ecard_key(path: &Path, create: bool) -> Result<ed25519_dalek::SigningKey
             ErrorKind::BadRequest,
             "ECARD_KEY_INVALID",
             format!("电子社保卡签名密钥文件 {} 无效:{why}", path.display()),
-            format!("The e-card signing key file {} is invalid: {why}", path.display()),
+            format!(
+                "The e-card signing key file {} is invalid: {why}",
+                path.display()
+            ),
         )
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;

@@ -120,9 +120,7 @@ fn sign(app: &App, claims: &Claims) -> String {
 pub fn parse_token(app: &App, token: &str, now: DateTime<Utc>) -> Result<Claims, ServiceError> {
     let rest = token.trim().strip_prefix(PREFIX).ok_or_else(invalid)?;
     let (payload_b64, sig_b64) = rest.split_once('.').ok_or_else(invalid)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| invalid())?;
+    let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| invalid())?;
     let sig_bytes: [u8; 64] = URL_SAFE_NO_PAD
         .decode(sig_b64)
         .map_err(|_| invalid())?

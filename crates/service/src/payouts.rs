@@ -597,7 +597,7 @@ pub fn payouts_of(
                 });
             }
         }
-        out.sort_by(|a, b| b.transfer_id.cmp(&a.transfer_id));
+        out.sort_by_key(|v| std::cmp::Reverse(v.transfer_id));
         Ok(out)
     })
 }

@@ -78,8 +78,8 @@ pub fn start_call(app: &App, caller_hash: &str) -> Result<i64, ServiceError> {
 }
 
 /// Closes a call's log row: `menu` is the deepest menu reached (`3-1-1`), `outcome` how the
-/// call ended (`completed`, `hangup`, `transfer`, `timeout`, `invalid`, `rate_limited`,
-/// `error`). A call already closed is left as it is.
+/// call ended (`hangup`, `transfer`, `timeout`, `invalid`, `no_input`,
+/// `rate_limited`, `error`). A call already closed is left as it is.
 pub fn end_call(app: &App, call_id: i64, menu: &str, outcome: &str) -> Result<(), ServiceError> {
     let now = ts(app.now());
     app.store()

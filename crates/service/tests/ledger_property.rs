@@ -41,8 +41,10 @@ enum Amt {
 /// Which transfer a post or a void names.
 #[derive(Debug, Clone, Copy)]
 enum Target {
-    /// The k-th reservation made.
+    /// One of the latest reservations made (open, posted or voided).
     Res(usize),
+    /// One of the reservations still open, if any.
+    Open(usize),
     /// The k-th plain transfer made (not a reservation).
     Plain(usize),
     /// A client id nobody used.
@@ -104,7 +106,8 @@ fn amt() -> impl Strategy<Value = Amt> {
 
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
-        6 => (0usize..40).prop_map(Target::Res),
+        3 => (0usize..40).prop_map(Target::Res),
+        4 => (0usize..40).prop_map(Target::Open),
         1 => (0usize..40).prop_map(Target::Plain),
         1 => Just(Target::Unknown),
     ]
@@ -436,8 +439,16 @@ impl World {
     /// The client id a post or void names, and the reservation it is, if one.
     fn resolve(&mut self, t: Target) -> (String, Option<usize>) {
         match t {
-            Target::Res(k) if !self.reservations.is_empty() => {
-                let k = k % self.reservations.len();
+            Target::Open(k) if self.reservations.iter().any(|r| r.state == ResState::Open) => {
+                let open: Vec<usize> = (0..self.reservations.len())
+                    .filter(|&i| self.reservations[i].state == ResState::Open)
+                    .collect();
+                let k = open[k % open.len()];
+                (self.reservations[k].client_id.clone(), Some(k))
+            }
+            Target::Res(k) | Target::Open(k) if !self.reservations.is_empty() => {
+                let n = self.reservations.len();
+                let k = n - 1 - k % n.min(8);
                 (self.reservations[k].client_id.clone(), Some(k))
             }
             Target::Plain(k) => {

@@ -168,8 +168,14 @@ fn scenario(url: &str) {
 
     // Signatures: wrong secret, stale timestamp, reused nonce.
     let i0 = &w.samples.institutions[0];
-    assert_eq!(inst_as(&app, &i0.key_id, "wrong").unwrap_err(), "SIGNATURE_INVALID");
-    assert_eq!(inst_as(&app, "NO-SUCH", &i0.secret).unwrap_err(), "SIGNATURE_INVALID");
+    assert_eq!(
+        inst_as(&app, &i0.key_id, "wrong").unwrap_err(),
+        "SIGNATURE_INVALID"
+    );
+    assert_eq!(
+        inst_as(&app, "NO-SUCH", &i0.secret).unwrap_err(),
+        "SIGNATURE_INVALID"
+    );
     let stale = {
         let t = (app.now() - Duration::seconds(301)).timestamp().to_string();
         let sig = sign(&i0.secret, "POST", "/p", &t, "nonce-stale-1", b"");
@@ -197,11 +203,20 @@ fn scenario(url: &str) {
     // A reused nonce is refused even for a call that would succeed.
     let reused = inst(&w, &app);
     medical::sign_in(&app, &reused, &meta("m-sign-3", "")).unwrap();
-    assert_eq!(code(medical::sign_in(&app, &reused, &meta("m-sign-4", ""))), "NONCE_REUSED");
+    assert_eq!(
+        code(medical::sign_in(&app, &reused, &meta("m-sign-4", ""))),
+        "NONCE_REUSED"
+    );
 
     // 1101 by card, by ID, refusals.
-    let info = medical::person_info(&app, &inst(&w, &app), &PersonQuery { credential: by_card(a) })
-        .unwrap();
+    let info = medical::person_info(
+        &app,
+        &inst(&w, &app),
+        &PersonQuery {
+            credential: by_card(a),
+        },
+    )
+    .unwrap();
     assert_eq!(info.balc_fen, balance(&w, &a.id_number));
     assert!(info.certno_masked.contains('*'));
     let by_id = medical::person_info(
@@ -220,7 +235,13 @@ fn scenario(url: &str) {
     let mut wrong_sn = by_card(a);
     wrong_sn.card_sn = Some("000000000000000000000000000000000".into());
     assert_eq!(
-        code(medical::person_info(&app, &inst(&w, &app), &PersonQuery { credential: wrong_sn })),
+        code(medical::person_info(
+            &app,
+            &inst(&w, &app),
+            &PersonQuery {
+                credential: wrong_sn
+            }
+        )),
         "CARD_NOT_FOUND"
     );
     assert_eq!(
@@ -242,15 +263,30 @@ fn scenario(url: &str) {
     // id is refused.
     let small = bill(by_card(a), [3_000, 2_000, 500], None);
     assert_eq!(
-        code(medical::presettle(&app, &inst(&w, &app), &meta("x", "bad-sign"), &small)),
+        code(medical::presettle(
+            &app,
+            &inst(&w, &app),
+            &meta("x", "bad-sign"),
+            &small
+        )),
         "SIGN_NO_INVALID"
     );
     let pre = medical::presettle(&app, &inst(&w, &app), &meta("pre-1", &sn), &small).unwrap();
     let before = balance(&w, &a.id_number);
     let done = medical::settle(&app, &inst(&w, &app), &meta("settle-1", &sn), &small).unwrap();
     assert_eq!(
-        (done.medfee_sumamt_fen, done.fund_pay_fen, done.acct_pay_fen, done.psn_cash_pay_fen),
-        (pre.medfee_sumamt_fen, pre.fund_pay_fen, pre.acct_pay_fen, pre.psn_cash_pay_fen)
+        (
+            done.medfee_sumamt_fen,
+            done.fund_pay_fen,
+            done.acct_pay_fen,
+            done.psn_cash_pay_fen
+        ),
+        (
+            pre.medfee_sumamt_fen,
+            pre.fund_pay_fen,
+            pre.acct_pay_fen,
+            pre.psn_cash_pay_fen
+        )
     );
     assert_eq!(
         done.fund_pay_fen + done.acct_pay_fen + done.psn_cash_pay_fen,
@@ -260,10 +296,19 @@ fn scenario(url: &str) {
     let again = medical::settle(&app, &inst(&w, &app), &meta("settle-1", &sn), &small).unwrap();
     assert!(again.replayed);
     assert_eq!(again.setl_id, done.setl_id);
-    assert_eq!(balance(&w, &a.id_number), before - done.acct_pay_fen, "no double debit");
+    assert_eq!(
+        balance(&w, &a.id_number),
+        before - done.acct_pay_fen,
+        "no double debit"
+    );
     let other = bill(by_card(a), [3_001, 2_000, 500], None);
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("settle-1", &sn), &other)),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("settle-1", &sn),
+            &other
+        )),
         "MSGID_CONFLICT"
     );
     invariants(&w);
@@ -298,12 +343,26 @@ fn scenario(url: &str) {
     .unwrap();
     let big = |pin: Option<&str>| bill(by_card(b), [200_000, 100_000, 1_000], pin);
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("big-1", &sn), &big(None))),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("big-1", &sn),
+            &big(None)
+        )),
         "PIN_REQUIRED"
     );
-    let wrong = if b.pin == "000000" { "999999" } else { "000000" };
+    let wrong = if b.pin == "000000" {
+        "999999"
+    } else {
+        "000000"
+    };
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("big-2", &sn), &big(Some(wrong)))),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("big-2", &sn),
+            &big(Some(wrong))
+        )),
         "PIN_WRONG"
     );
     let failed: i64 = Store::open(&w.url)
@@ -316,18 +375,43 @@ fn scenario(url: &str) {
         })
         .unwrap();
     assert_eq!(failed, 1, "a hospital's wrong PIN counts on the card");
-    let ok = medical::settle(&app, &inst(&w, &app), &meta("big-3", &sn), &big(Some(&b.pin))).unwrap();
+    let ok = medical::settle(
+        &app,
+        &inst(&w, &app),
+        &meta("big-3", &sn),
+        &big(Some(&b.pin)),
+    )
+    .unwrap();
     assert!(ok.acct_pay_fen > 0);
 
     // Card states: lost, cancelled, temporary card expired.
-    sql(&w, "UPDATE cards SET status = 'temporary_loss' WHERE card_no = $1", params![c.card_no.as_str()]);
+    sql(
+        &w,
+        "UPDATE cards SET status = 'temporary_loss' WHERE card_no = $1",
+        params![c.card_no.as_str()],
+    );
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("lost-1", &sn), &bill(by_card(c), [100, 100, 100], None))),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("lost-1", &sn),
+            &bill(by_card(c), [100, 100, 100], None)
+        )),
         "CARD_LOST"
     );
-    sql(&w, "UPDATE cards SET status = 'cancelled' WHERE card_no = $1", params![c.card_no.as_str()]);
+    sql(
+        &w,
+        "UPDATE cards SET status = 'cancelled' WHERE card_no = $1",
+        params![c.card_no.as_str()],
+    );
     assert_eq!(
-        code(medical::person_info(&app, &inst(&w, &app), &PersonQuery { credential: by_card(c) })),
+        code(medical::person_info(
+            &app,
+            &inst(&w, &app),
+            &PersonQuery {
+                credential: by_card(c)
+            }
+        )),
         "CARD_CANCELLED"
     );
     sql(
@@ -336,7 +420,13 @@ fn scenario(url: &str) {
         params![c.card_no.as_str()],
     );
     assert_eq!(
-        code(medical::person_info(&app, &inst(&w, &app), &PersonQuery { credential: by_card(c) })),
+        code(medical::person_info(
+            &app,
+            &inst(&w, &app),
+            &PersonQuery {
+                credential: by_card(c)
+            }
+        )),
         "TEMP_CARD_EXPIRED"
     );
 
@@ -346,18 +436,49 @@ fn scenario(url: &str) {
         &app,
         &inst(&w, &app),
         &meta("rev-1", &sn),
-        &ReverseInput { setl_id: done.setl_id, omsgid: None },
+        &ReverseInput {
+            setl_id: done.setl_id,
+            omsgid: None,
+        },
     )
     .unwrap();
     assert_eq!(rev.status, "reversed");
     assert_eq!(balance(&w, &a.id_number), before_rev + done.acct_pay_fen);
-    assert!(medical::reverse(&app, &inst(&w, &app), &meta("rev-1", &sn), &ReverseInput { setl_id: done.setl_id, omsgid: None }).unwrap().replayed);
+    assert!(
+        medical::reverse(
+            &app,
+            &inst(&w, &app),
+            &meta("rev-1", &sn),
+            &ReverseInput {
+                setl_id: done.setl_id,
+                omsgid: None
+            }
+        )
+        .unwrap()
+        .replayed
+    );
     assert_eq!(
-        code(medical::reverse(&app, &inst(&w, &app), &meta("rev-2", &sn), &ReverseInput { setl_id: None, omsgid: Some("settle-1".into()) })),
+        code(medical::reverse(
+            &app,
+            &inst(&w, &app),
+            &meta("rev-2", &sn),
+            &ReverseInput {
+                setl_id: None,
+                omsgid: Some("settle-1".into())
+            }
+        )),
         "SETTLEMENT_REVERSED"
     );
     assert_eq!(
-        code(medical::reverse(&app, &inst(&w, &app), &meta("rev-3", &sn), &ReverseInput { setl_id: Some(999_999), omsgid: None })),
+        code(medical::reverse(
+            &app,
+            &inst(&w, &app),
+            &meta("rev-3", &sn),
+            &ReverseInput {
+                setl_id: Some(999_999),
+                omsgid: None
+            }
+        )),
         "SETTLEMENT_NOT_FOUND"
     );
     invariants(&w);
@@ -367,21 +488,38 @@ fn scenario(url: &str) {
         &app,
         &inst(&w, &app),
         &meta("cancel-1", ""),
-        &RevokeInput { omsgid: "late-1".into(), oinfno: "2207".into() },
+        &RevokeInput {
+            omsgid: "late-1".into(),
+            oinfno: "2207".into(),
+        },
     )
     .unwrap();
     assert_eq!(void.status, "voided");
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("late-1", &sn), &bill(by_card(d), [100, 100, 100], None))),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("late-1", &sn),
+            &bill(by_card(d), [100, 100, 100], None)
+        )),
         "MSGID_VOIDED"
     );
     let d_before = balance(&w, &d.id_number);
-    let s_d = medical::settle(&app, &inst(&w, &app), &meta("d-1", &sn), &bill(by_card(d), [1_000, 0 + 1, 1], None)).unwrap();
+    let s_d = medical::settle(
+        &app,
+        &inst(&w, &app),
+        &meta("d-1", &sn),
+        &bill(by_card(d), [1_000, 1, 1], None),
+    )
+    .unwrap();
     let undone = medical::revoke_timed_out(
         &app,
         &inst(&w, &app),
         &meta("cancel-2", ""),
-        &RevokeInput { omsgid: "d-1".into(), oinfno: "2207".into() },
+        &RevokeInput {
+            omsgid: "d-1".into(),
+            oinfno: "2207".into(),
+        },
     )
     .unwrap();
     assert_eq!(undone.status, "reversed");
@@ -435,9 +573,18 @@ fn scenario(url: &str) {
         .iter()
         .map(|m| (m.msgid.clone(), m.kind.clone()))
         .collect();
-    assert!(kinds.contains(&("big-3".into(), "amount".into())), "{kinds:?}");
-    assert!(kinds.contains(&("ghost".into(), "missing_here".into())), "{kinds:?}");
-    assert!(kinds.contains(&("settle-1".into(), "missing_there".into())), "{kinds:?}");
+    assert!(
+        kinds.contains(&("big-3".into(), "amount".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("ghost".into(), "missing_here".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("settle-1".into(), "missing_there".into())),
+        "{kinds:?}"
+    );
 
     // The electronic card: issued to the holder only, read by 1101, used once by 2207,
     // expires after 60 s, dies with the card.
@@ -459,34 +606,76 @@ fn scenario(url: &str) {
         mdtrt_cert_no: t.to_string(),
         card_sn: None,
     };
-    let seen = medical::person_info(&app, &inst(&w, &app), &PersonQuery { credential: ecred(&qr.token) }).unwrap();
+    let seen = medical::person_info(
+        &app,
+        &inst(&w, &app),
+        &PersonQuery {
+            credential: ecred(&qr.token),
+        },
+    )
+    .unwrap();
     assert_eq!(seen.psn_no, pe.to_string());
-    let paid = medical::settle(&app, &inst(&w, &app), &meta("e-1", &sn), &bill(ecred(&qr.token), [800, 200, 10], None)).unwrap();
+    let paid = medical::settle(
+        &app,
+        &inst(&w, &app),
+        &meta("e-1", &sn),
+        &bill(ecred(&qr.token), [800, 200, 10], None),
+    )
+    .unwrap();
     assert!(!paid.replayed);
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("e-2", &sn), &bill(ecred(&qr.token), [800, 200, 10], None))),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("e-2", &sn),
+            &bill(ecred(&qr.token), [800, 200, 10], None)
+        )),
         "ECARD_USED"
     );
     let mut tampered = qr.token.clone();
     tampered.pop();
     tampered.push(if qr.token.ends_with('A') { 'B' } else { 'A' });
     assert_eq!(
-        code(medical::person_info(&app, &inst(&w, &app), &PersonQuery { credential: ecred(&tampered) })),
+        code(medical::person_info(
+            &app,
+            &inst(&w, &app),
+            &PersonQuery {
+                credential: ecred(&tampered)
+            }
+        )),
         "ECARD_INVALID"
     );
     let qr2 = ecard::issue_qr(&app, &holder, pe).unwrap();
     let later = at(&w, t0() + Duration::seconds(61));
     assert_eq!(
-        code(medical::person_info(&later, &inst(&w, &later), &PersonQuery { credential: ecred(&qr2.token) })),
+        code(medical::person_info(
+            &later,
+            &inst(&w, &later),
+            &PersonQuery {
+                credential: ecred(&qr2.token)
+            }
+        )),
         "ECARD_EXPIRED"
     );
     let qr3 = ecard::issue_qr(&app, &holder, pe).unwrap();
-    sql(&w, "UPDATE cards SET status = 'temporary_loss' WHERE card_no = $1", params![e.card_no.as_str()]);
+    sql(
+        &w,
+        "UPDATE cards SET status = 'temporary_loss' WHERE card_no = $1",
+        params![e.card_no.as_str()],
+    );
     assert_eq!(
-        code(medical::settle(&app, &inst(&w, &app), &meta("e-3", &sn), &bill(ecred(&qr3.token), [800, 200, 10], None))),
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("e-3", &sn),
+            &bill(ecred(&qr3.token), [800, 200, 10], None)
+        )),
         "CARD_LOST"
     );
-    assert_eq!(code(ecard::issue_qr(&app, &holder, pe)), "ECARD_CARD_UNUSABLE");
+    assert_eq!(
+        code(ecard::issue_qr(&app, &holder, pe)),
+        "ECARD_CARD_UNUSABLE"
+    );
     invariants(&w);
 
     // Key rotation: the previous secret works until its grace period ends.
@@ -499,7 +688,10 @@ fn scenario(url: &str) {
     assert!(inst_as(&app, &i0.key_id, &i0.secret).is_ok());
     assert!(inst_as(&app, &i0.key_id, "new-secret-0123456789").is_ok());
     let after_grace = at(&w, t0() + Duration::hours(2));
-    assert_eq!(inst_as(&after_grace, &i0.key_id, &i0.secret).unwrap_err(), "SIGNATURE_INVALID");
+    assert_eq!(
+        inst_as(&after_grace, &i0.key_id, &i0.secret).unwrap_err(),
+        "SIGNATURE_INVALID"
+    );
 }
 
 #[test]
@@ -519,7 +711,9 @@ fn medical_api_on_postgres() {
 /// stored exactly once, retries replay, and the ledger balances.
 fn concurrent(url: &str) {
     let w = setup(url);
-    let sn = medical::sign_in(&w.app, &inst(&w, &w.app), &meta("sign", "")).unwrap().sign_no;
+    let sn = medical::sign_in(&w.app, &inst(&w, &w.app), &meta("sign", ""))
+        .unwrap()
+        .sign_no;
     let holders = Arc::new(w.samples.settle_cardholders.clone());
     let acked: Vec<(String, i64)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..8)
@@ -533,7 +727,8 @@ fn concurrent(url: &str) {
                         let b = bill(by_card(h), [300 + i as i64, 200, 50], Some(&h.pin));
                         if let Ok(r) = medical::settle(&app, &inst(w, &app), &meta(&msg, &sn), &b) {
                             // A retry of the same message replays the same settlement.
-                            let again = medical::settle(&app, &inst(w, &app), &meta(&msg, &sn), &b).unwrap();
+                            let again = medical::settle(&app, &inst(w, &app), &meta(&msg, &sn), &b)
+                                .unwrap();
                             assert!(again.replayed);
                             assert_eq!(again.setl_id, r.setl_id);
                             out.push((msg, r.setl_id.unwrap()));
@@ -548,7 +743,12 @@ fn concurrent(url: &str) {
     assert_eq!(acked.len(), 200, "every settlement was acknowledged");
     let stored: i64 = Store::open(&w.url)
         .unwrap()
-        .read(|tx| tx.query_i64("SELECT COUNT(*) FROM med_settlements WHERE msg_id LIKE 'c-%'", &[]))
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT COUNT(*) FROM med_settlements WHERE msg_id LIKE 'c-%'",
+                &[],
+            )
+        })
         .unwrap();
     assert_eq!(stored, 200);
     invariants(&w);

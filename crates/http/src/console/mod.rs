@@ -105,7 +105,10 @@ pub fn router() -> Router<AppState> {
             "/console/admin/banks",
             get(admin::banks_page).post(admin::bank_create),
         )
-        .route("/console/admin/banks/{code}/{action}", post(admin::bank_action))
+        .route(
+            "/console/admin/banks/{code}/{action}",
+            post(admin::bank_action),
+        )
         .route(
             "/console/admin/policies",
             get(admin::policies_page).post(admin::policy_set),

@@ -143,7 +143,7 @@ fn draw_bars(
         .x_label_formatter(&|x| {
             // Bar i is centred on x = i.
             let i = x.round();
-            if (x - i).abs() > 0.01 || i < 0.0 || (i as usize) % step != 0 {
+            if (x - i).abs() > 0.01 || i < 0.0 || !(i as usize).is_multiple_of(step) {
                 return String::new();
             }
             bars.get(i as usize)

@@ -136,21 +136,23 @@ pub fn authenticate(app: &App, req: &SignedRequest<'_>) -> Result<Institution, S
     })
 }
 
-/// Records the call's nonce inside its transaction. Errors: `NONCE_REUSED`.
+/// Records the call's nonce inside its transaction (and, every so often, forgets the key's
+/// nonces too old to matter). Errors: `NONCE_REUSED`.
 pub(crate) fn consume_nonce(
+    app: &App,
     tx: &mut dyn Tx,
     inst: &Institution,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
-    let fresh = sscard_store::repo::aftercare::use_nonce(
-        tx,
-        &inst.key_id,
-        &inst.nonce,
-        &ts(now),
-        &forget_before,
-    )?;
-    if fresh {
+    let calls = app
+        .medical_cache()
+        .calls
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if calls.is_multiple_of(256) {
+        let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
+        repo::forget_nonces(tx, &inst.key_id, &forget_before)?;
+    }
+    if repo::insert_nonce(tx, &inst.key_id, &inst.nonce, &ts(now))? {
         Ok(())
     } else {
         Err(ServiceError::new(

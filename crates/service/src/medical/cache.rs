@@ -21,6 +21,14 @@ pub const TTL: Duration = Duration::from_secs(5);
 pub struct Cache {
     institutions: Mutex<HashMap<String, (Instant, InstitutionAuth)>>,
     policies: Mutex<HashMap<(String, NaiveDate), (Instant, RegionPolicy)>>,
+    /// Ledger account ids never change once opened: clearing by institution, pooling fund
+    /// by region.
+    clearing: Mutex<HashMap<i64, i64>>,
+    pooling: Mutex<HashMap<String, i64>>,
+    /// Sign numbers already checked: sign number → (institution, day). Valid all day.
+    signs: Mutex<HashMap<String, (i64, String)>>,
+    /// Calls since the last sweep of old nonces.
+    pub(crate) calls: std::sync::atomic::AtomicU64,
 }
 
 impl Cache {
@@ -59,6 +67,41 @@ impl Cache {
                 map.clear();
             }
             map.insert((region.to_string(), day), (Instant::now(), p.clone()));
+        }
+    }
+}
+
+impl Cache {
+    pub(crate) fn clearing(&self, institution: i64) -> Option<i64> {
+        self.clearing.lock().ok()?.get(&institution).copied()
+    }
+
+    pub(crate) fn put_clearing(&self, institution: i64, account: i64) {
+        if let Ok(mut m) = self.clearing.lock() {
+            m.insert(institution, account);
+        }
+    }
+
+    pub(crate) fn pooling(&self, region: &str) -> Option<i64> {
+        self.pooling.lock().ok()?.get(region).copied()
+    }
+
+    pub(crate) fn put_pooling(&self, region: &str, account: i64) {
+        if let Ok(mut m) = self.pooling.lock() {
+            m.insert(region.to_string(), account);
+        }
+    }
+
+    pub(crate) fn sign(&self, sign_no: &str) -> Option<(i64, String)> {
+        self.signs.lock().ok()?.get(sign_no).cloned()
+    }
+
+    pub(crate) fn put_sign(&self, sign_no: &str, institution: i64, day: &str) {
+        if let Ok(mut m) = self.signs.lock() {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(sign_no.to_string(), (institution, day.to_string()));
         }
     }
 }

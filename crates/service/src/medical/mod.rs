@@ -30,6 +30,7 @@
 pub mod auth;
 pub mod cache;
 mod settle;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
 use sscard_domain::card::{CardKind, CardStatus};
@@ -43,9 +44,8 @@ use crate::error::{ErrorKind, ServiceError};
 
 pub use auth::{Institution, authenticate};
 pub use settle::{
-    ReverseInput, RevokeInput,
-    person_info, presettle, reconcile_detail, reconcile_totals, reverse, revoke_timed_out,
-    settle, sign_in,
+    ReverseInput, RevokeInput, person_info, presettle, reconcile_detail, reconcile_totals, reverse,
+    revoke_timed_out, settle, sign_in,
 };
 
 /// How a person is identified (`mdtrt_cert_type`).

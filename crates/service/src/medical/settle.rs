@@ -32,8 +32,9 @@ where
 {
     let now = app.now();
     let inst = inst.clone();
-    app.store().write_grouped(move |tx| -> Work<T> {
-        if let Err(e) = consume_nonce(tx, &inst, now) {
+    let app = app.clone();
+    app.clone().store().write_grouped(move |tx| -> Work<T> {
+        if let Err(e) = consume_nonce(&app, tx, &inst, now) {
             return Ok(Err(e));
         }
         tx.execute("SAVEPOINT medical_call", &[])?;
@@ -96,12 +97,24 @@ fn check_msg_id(id: &str) -> Result<(), ServiceError> {
 }
 
 fn check_sign(
+    app: &App,
     tx: &mut dyn Tx,
     inst: &Institution,
     sign_no: &str,
     today: &str,
 ) -> Result<(), ServiceError> {
-    match repo::signin_by_no(tx, sign_no)? {
+    let cache = app.medical_cache();
+    let found = match cache.sign(sign_no) {
+        Some(hit) => Some(hit),
+        None => {
+            let found = repo::signin_by_no(tx, sign_no)?;
+            if let Some((id, day)) = &found {
+                cache.put_sign(sign_no, *id, day);
+            }
+            found
+        }
+    };
+    match found {
         Some((id, day)) if id == inst.id && day == today => Ok(()),
         _ => Err(err(
             ErrorKind::Unauthorized,
@@ -146,13 +159,10 @@ pub fn sign_in(app: &App, inst: &Institution, meta: &CallMeta) -> Result<SignIn,
 }
 
 fn available(tx: &mut dyn Tx, person_id: i64) -> Result<(Option<i64>, i64), ServiceError> {
-    match ledger_repo::person_account(tx, person_id, "medical_personal")? {
-        Some(acc) => {
-            let (bal, reserved) = ledger_repo::account_balance(tx, acc)?;
-            Ok((Some(acc), bal - reserved))
-        }
-        None => Ok((None, 0)),
-    }
+    Ok(match repo::medical_account(tx, person_id)? {
+        Some((acc, bal, reserved)) => (Some(acc), bal - reserved),
+        None => (None, 0),
+    })
 }
 
 /// 1101: who the credential names, their insurance and account balance. An e-card token is
@@ -274,7 +284,7 @@ pub fn presettle(
     let today = app.today();
     run_call(app, inst, move |tx, now| {
         let day = today.format("%Y-%m-%d").to_string();
-        check_sign(tx, &inst2, &sign_no, &day)?;
+        check_sign(&app2, tx, &inst2, &sign_no, &day)?;
         let r = resolve(&app2, tx, &input.credential, now, &day, false)?;
         let c = compute(&app2, tx, &r, &inst2, &input, today)?;
         let balc = c.available - c.split.personal_account_fen;
@@ -316,7 +326,11 @@ fn pin_required() -> ServiceError {
     )
 }
 
-fn replay(tx: &mut dyn Tx, row: &SettlementRow, name: String) -> Result<SettleOutput, ServiceError> {
+fn replay(
+    tx: &mut dyn Tx,
+    row: &SettlementRow,
+    name: String,
+) -> Result<SettleOutput, ServiceError> {
     let balc = match row.person_id {
         Some(p) => available(tx, p)?.1,
         None => 0,
@@ -336,8 +350,18 @@ fn replay(tx: &mut dyn Tx, row: &SettlementRow, name: String) -> Result<SettleOu
     })
 }
 
-fn clearing_of(tx: &mut dyn Tx, inst: &Institution, at: &str) -> Result<i64, ServiceError> {
+fn clearing_of(
+    app: &App,
+    tx: &mut dyn Tx,
+    inst: &Institution,
+    at: &str,
+) -> Result<i64, ServiceError> {
+    let cache = app.medical_cache();
+    if let Some(a) = cache.clearing(inst.id) {
+        return Ok(a);
+    }
     if let Some(a) = repo::clearing_account(tx, inst.id)? {
+        cache.put_clearing(inst.id, a);
         return Ok(a);
     }
     Ok(ledger_repo::open_account(
@@ -350,8 +374,13 @@ fn clearing_of(tx: &mut dyn Tx, inst: &Institution, at: &str) -> Result<i64, Ser
     )?)
 }
 
-fn pooling_of(tx: &mut dyn Tx, region: &str, at: &str) -> Result<i64, ServiceError> {
+fn pooling_of(app: &App, tx: &mut dyn Tx, region: &str, at: &str) -> Result<i64, ServiceError> {
+    let cache = app.medical_cache();
+    if let Some(a) = cache.pooling(region) {
+        return Ok(a);
+    }
     if let Some(a) = ledger_repo::fund_account(tx, region, "pooling_fund")? {
+        cache.put_pooling(region, a);
         return Ok(a);
     }
     Ok(ledger_repo::open_account(
@@ -364,33 +393,12 @@ fn pooling_of(tx: &mut dyn Tx, region: &str, at: &str) -> Result<i64, ServiceErr
     )?)
 }
 
-fn post(
-    tx: &mut dyn Tx,
-    client_id: &str,
-    debit: i64,
-    credit: i64,
-    amount: i64,
-    kind: &str,
-    reason: &str,
-    at: &str,
-) -> Result<(), ServiceError> {
-    if amount <= 0 {
+/// Posts a settlement's transfer (nothing for a zero amount).
+fn post(tx: &mut dyn Tx, t: ledger_repo::NewTransfer<'_>) -> Result<(), ServiceError> {
+    if t.amount_fen <= 0 {
         return Ok(());
     }
-    ledger_repo::post_transfer(
-        tx,
-        &ledger_repo::NewTransfer {
-            client_id,
-            debit_account: debit,
-            credit_account: credit,
-            amount_fen: amount,
-            kind,
-            reason_code: reason,
-            memo: "",
-            now: at,
-        },
-    )
-    .map_err(|e| match e {
+    ledger_repo::post_transfer(tx, &t).map_err(|e| match e {
         sscard_store::StoreError::Constraint(ref m) if m.to_lowercase().contains("check") => {
             crate::ledger::insufficient()
         }
@@ -419,7 +427,7 @@ pub fn settle(
     let today = app.today();
     run_call(app, inst, move |tx, now| {
         let day = today.format("%Y-%m-%d").to_string();
-        check_sign(tx, &inst2, &meta.sign_no, &day)?;
+        check_sign(&app2, tx, &inst2, &meta.sign_no, &day)?;
         if let Some(row) = repo::settlement_by_msg(tx, inst2.id, &meta.msg_id)? {
             if row.status == "voided" {
                 return Err(msg_voided());
@@ -478,30 +486,36 @@ pub fn settle(
             sscard_store::StoreError::Constraint(_) => msg_conflict(),
             other => other.into(),
         })?;
-        let clearing = clearing_of(tx, &inst2, &at)?;
+        let clearing = clearing_of(&app2, tx, &inst2, &at)?;
         if let Some(acc) = c.account {
             post(
                 tx,
-                &format!("med-{setl_id}-acct"),
-                acc,
-                clearing,
-                s.personal_account_fen,
-                "medical_settlement",
-                "",
-                &at,
+                ledger_repo::NewTransfer {
+                    client_id: &format!("med-{setl_id}-acct"),
+                    debit_account: acc,
+                    credit_account: clearing,
+                    amount_fen: s.personal_account_fen,
+                    kind: "medical_settlement",
+                    reason_code: "",
+                    memo: "",
+                    now: &at,
+                },
             )?;
         }
         if s.pooling_fen > 0 {
-            let fund = pooling_of(tx, &r.person.region_code, &at)?;
+            let fund = pooling_of(&app2, tx, &r.person.region_code, &at)?;
             post(
                 tx,
-                &format!("med-{setl_id}-fund"),
-                fund,
-                clearing,
-                s.pooling_fen,
-                "medical_settlement",
-                "",
-                &at,
+                ledger_repo::NewTransfer {
+                    client_id: &format!("med-{setl_id}-fund"),
+                    debit_account: fund,
+                    credit_account: clearing,
+                    amount_fen: s.pooling_fen,
+                    kind: "medical_settlement",
+                    reason_code: "",
+                    memo: "",
+                    now: &at,
+                },
             )?;
         }
         let balc = c.available - s.personal_account_fen;
@@ -528,13 +542,14 @@ fn not_found() -> ServiceError {
 
 /// Posts the reversing transfers of a settled settlement and marks it reversed.
 fn undo(
+    app: &App,
     tx: &mut dyn Tx,
     inst: &Institution,
     row: &SettlementRow,
     reversal_msg_id: &str,
     at: &str,
 ) -> Result<ReverseOutput, ServiceError> {
-    let clearing = clearing_of(tx, inst, at)?;
+    let clearing = clearing_of(app, tx, inst, at)?;
     if row.personal_fen > 0
         && let Some(p) = row.person_id
     {
@@ -542,26 +557,32 @@ fn undo(
             .ok_or_else(|| ServiceError::internal("settled account vanished"))?;
         post(
             tx,
-            &format!("med-{}-acct-rev", row.id),
-            clearing,
-            acc,
-            row.personal_fen,
-            "medical_settlement_reversal",
-            "REVERSAL",
-            at,
+            ledger_repo::NewTransfer {
+                client_id: &format!("med-{}-acct-rev", row.id),
+                debit_account: clearing,
+                credit_account: acc,
+                amount_fen: row.personal_fen,
+                kind: "medical_settlement_reversal",
+                reason_code: "REVERSAL",
+                memo: "",
+                now: at,
+            },
         )?;
     }
     if row.pooling_fen > 0 {
-        let fund = pooling_of(tx, &row.region_code, at)?;
+        let fund = pooling_of(app, tx, &row.region_code, at)?;
         post(
             tx,
-            &format!("med-{}-fund-rev", row.id),
-            clearing,
-            fund,
-            row.pooling_fen,
-            "medical_settlement_reversal",
-            "REVERSAL",
-            at,
+            ledger_repo::NewTransfer {
+                client_id: &format!("med-{}-fund-rev", row.id),
+                debit_account: clearing,
+                credit_account: fund,
+                amount_fen: row.pooling_fen,
+                kind: "medical_settlement_reversal",
+                reason_code: "REVERSAL",
+                memo: "",
+                now: at,
+            },
         )?;
     }
     repo::mark_reversed(tx, row.id, reversal_msg_id, at)?;
@@ -602,10 +623,10 @@ pub fn reverse(
             "Give setl_id or omsgid",
         ));
     }
-    let (inst2, input, meta) = (inst.clone(), input.clone(), meta.clone());
+    let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
     let today = day_of(app);
     run_call(app, inst, move |tx, now| {
-        check_sign(tx, &inst2, &meta.sign_no, &today)?;
+        check_sign(&app2, tx, &inst2, &meta.sign_no, &today)?;
         if let Some(row) = repo::settlement_by_reversal_msg(tx, inst2.id, &meta.msg_id)? {
             return Ok(Ok(replayed_reversal(&row)));
         }
@@ -623,7 +644,7 @@ pub fn reverse(
                 "This settlement was already reversed",
             ));
         }
-        Ok(Ok(undo(tx, &inst2, &row, &meta.msg_id, &ts(now))?))
+        Ok(Ok(undo(&app2, tx, &inst2, &row, &meta.msg_id, &ts(now))?))
     })
 }
 
@@ -658,7 +679,7 @@ pub fn revoke_timed_out(
             "Only settlements (2207) can be revoked",
         ));
     }
-    let (inst2, input, meta) = (inst.clone(), input.clone(), meta.clone());
+    let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
     let today = day_of(app);
     run_call(app, inst, move |tx, now| {
         if let Some(row) = repo::settlement_by_reversal_msg(tx, inst2.id, &meta.msg_id)? {
@@ -666,7 +687,9 @@ pub fn revoke_timed_out(
         }
         let at = ts(now);
         match repo::settlement_by_msg(tx, inst2.id, &input.omsgid)? {
-            Some(row) if row.status == "settled" => Ok(Ok(undo(tx, &inst2, &row, &meta.msg_id, &at)?)),
+            Some(row) if row.status == "settled" => {
+                Ok(Ok(undo(&app2, tx, &inst2, &row, &meta.msg_id, &at)?))
+            }
             Some(row) => Ok(Ok(replayed_reversal(&row))),
             None => {
                 repo::insert_settlement(
@@ -696,7 +719,12 @@ pub fn revoke_timed_out(
                 tx.execute(
                     "UPDATE med_settlements SET reversal_msg_id = $1, reversed_at = $2
                       WHERE institution_id = $3 AND msg_id = $4",
-                    sscard_store::params![meta.msg_id.as_str(), at.as_str(), inst2.id, input.omsgid.as_str()],
+                    sscard_store::params![
+                        meta.msg_id.as_str(),
+                        at.as_str(),
+                        inst2.id,
+                        input.omsgid.as_str()
+                    ],
                 )?;
                 Ok(Ok(ReverseOutput {
                     setl_id: None,
@@ -814,7 +842,11 @@ pub fn reconcile_detail(
                 });
             }
         }
-        let rslt = if mismatches.is_empty() { "match" } else { "mismatch" };
+        let rslt = if mismatches.is_empty() {
+            "match"
+        } else {
+            "mismatch"
+        };
         Ok(Ok(ReconcileDetail {
             stmt_day: day,
             stmt_rslt: rslt.into(),

@@ -154,6 +154,35 @@ pub fn year_to_date(tx: &mut dyn Tx, person_id: i64, year_start: &str) -> Result
     Ok((r.i64(0)?, r.i64(1)?))
 }
 
+/// A person's medical personal account: id, balance and reservation.
+pub fn medical_account(tx: &mut dyn Tx, person_id: i64) -> Result<Option<(i64, i64, i64)>> {
+    tx.query_opt(
+        "SELECT id, balance_fen, reserved_fen FROM accounts
+          WHERE person_id = $1 AND kind = 'medical_personal'",
+        params![person_id],
+    )?
+    .map(|r| Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?)))
+    .transpose()
+}
+
+/// Records a signed request's nonce; false when the key already used it.
+pub fn insert_nonce(tx: &mut dyn Tx, key_id: &str, nonce: &str, at: &str) -> Result<bool> {
+    let n = tx.execute(
+        "INSERT INTO api_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3)
+         ON CONFLICT (key_id, nonce) DO NOTHING",
+        params![key_id, nonce, at],
+    )?;
+    Ok(n == 1)
+}
+
+/// Forgets a key's nonces seen before `before` (their timestamps can no longer be fresh).
+pub fn forget_nonces(tx: &mut dyn Tx, key_id: &str, before: &str) -> Result<u64> {
+    tx.execute(
+        "DELETE FROM api_nonces WHERE key_id = $1 AND seen_at < $2",
+        params![key_id, before],
+    )
+}
+
 /// An institution's clearing account, if opened.
 pub fn clearing_account(tx: &mut dyn Tx, institution_id: i64) -> Result<Option<i64>> {
     tx.query_opt(
@@ -380,4 +409,39 @@ pub fn purge_ecard_tokens(tx: &mut dyn Tx, before: &str) -> Result<u64> {
         "DELETE FROM ecard_tokens_used WHERE expires_at < $1",
         params![before],
     )
+}
+
+/// How many settlements each message id has (any institution), for the ids given.
+pub fn count_by_msg_ids(tx: &mut dyn Tx, msg_ids: &[String]) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::with_capacity(msg_ids.len());
+    for m in msg_ids {
+        let n = tx.query_i64(
+            "SELECT COUNT(*) FROM med_settlements WHERE msg_id = $1 AND status <> 'voided'",
+            params![m.as_str()],
+        )?;
+        out.push((m.clone(), n));
+    }
+    Ok(out)
+}
+
+/// Settlements whose ledger transfers are missing or differ from their amounts, and
+/// settlement transfers without their settlement: both would be a half-applied settlement.
+pub fn half_applied(tx: &mut dyn Tx) -> Result<i64> {
+    let broken = tx.query_i64(
+        "SELECT COUNT(*) FROM med_settlements s
+          WHERE s.status IN ('settled', 'reversed')
+            AND ((s.personal_fen > 0 AND NOT EXISTS (SELECT 1 FROM transfers t
+                    WHERE t.client_id = 'med-' || s.id || '-acct' AND t.amount_fen = s.personal_fen))
+              OR (s.pooling_fen > 0 AND NOT EXISTS (SELECT 1 FROM transfers t
+                    WHERE t.client_id = 'med-' || s.id || '-fund' AND t.amount_fen = s.pooling_fen)))",
+        &[],
+    )?;
+    let orphans = tx.query_i64(
+        "SELECT COUNT(*) FROM transfers t
+          WHERE t.kind = 'medical_settlement'
+            AND NOT EXISTS (SELECT 1 FROM med_settlements s
+                    WHERE t.client_id IN ('med-' || s.id || '-acct', 'med-' || s.id || '-fund'))",
+        &[],
+    )?;
+    Ok(broken + orphans)
 }
