@@ -23,8 +23,8 @@ pub struct Cache {
     policies: Mutex<HashMap<(String, NaiveDate), (Instant, RegionPolicy)>>,
     /// Ledger account ids never change once opened: clearing by institution, pooling fund
     /// by region.
-    clearing: Mutex<HashMap<i64, i64>>,
-    pooling: Mutex<HashMap<String, i64>>,
+    clearing: Mutex<HashMap<(i64, i64), i64>>,
+    pooling: Mutex<HashMap<(String, i64), i64>>,
     /// Sign numbers already checked: sign number → (institution, day). Valid all day.
     signs: Mutex<HashMap<String, (i64, String)>>,
     /// Calls since the last sweep of old nonces.
@@ -72,23 +72,31 @@ impl Cache {
 }
 
 impl Cache {
-    pub(crate) fn clearing(&self, institution: i64) -> Option<i64> {
-        self.clearing.lock().ok()?.get(&institution).copied()
+    pub(crate) fn clearing(&self, institution: i64, lane: i64) -> Option<i64> {
+        self.clearing
+            .lock()
+            .ok()?
+            .get(&(institution, lane))
+            .copied()
     }
 
-    pub(crate) fn put_clearing(&self, institution: i64, account: i64) {
+    pub(crate) fn put_clearing(&self, institution: i64, lane: i64, account: i64) {
         if let Ok(mut m) = self.clearing.lock() {
-            m.insert(institution, account);
+            m.insert((institution, lane), account);
         }
     }
 
-    pub(crate) fn pooling(&self, region: &str) -> Option<i64> {
-        self.pooling.lock().ok()?.get(region).copied()
+    pub(crate) fn pooling(&self, region: &str, lane: i64) -> Option<i64> {
+        self.pooling
+            .lock()
+            .ok()?
+            .get(&(region.to_string(), lane))
+            .copied()
     }
 
-    pub(crate) fn put_pooling(&self, region: &str, account: i64) {
+    pub(crate) fn put_pooling(&self, region: &str, lane: i64, account: i64) {
         if let Ok(mut m) = self.pooling.lock() {
-            m.insert(region.to_string(), account);
+            m.insert((region.to_string(), lane), account);
         }
     }
 

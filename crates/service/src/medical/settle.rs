@@ -350,55 +350,70 @@ fn replay(
     })
 }
 
+/// How many lanes the hot accounts (pooling fund, institution clearing) are spread over
+/// (see `sscard_store::repo::ledger::lane_account`). A person's settlements and their
+/// reversals always use the same lane.
+const LANES: i64 = 16;
+
+fn lane_of(person_id: Option<i64>) -> i64 {
+    person_id.unwrap_or(0).rem_euclid(LANES)
+}
+
+/// An account id read in this transaction may be cached only once the transaction is known to
+/// commit; ids of accounts that already existed are safe, so only those found by a lookup of
+/// an existing row are cached (a lane opened here is cached on its next use).
 fn clearing_of(
     app: &App,
     tx: &mut dyn Tx,
     inst: &Institution,
+    lane: i64,
     at: &str,
 ) -> Result<i64, ServiceError> {
     let cache = app.medical_cache();
-    if let Some(a) = cache.clearing(inst.id) {
+    if let Some(a) = cache.clearing(inst.id, lane) {
         return Ok(a);
     }
-    if let Some(a) = repo::clearing_account(tx, inst.id)? {
-        cache.put_clearing(inst.id, a);
-        return Ok(a);
-    }
-    Ok(ledger_repo::open_account(
+    let existing = repo::clearing_account(tx, inst.id, lane)?;
+    let id = ledger_repo::lane_account(
         tx,
         "institution_clearing",
-        None,
         Some(inst.id),
         &inst.region_code,
+        lane,
         at,
-    )?)
+    )?;
+    if existing == Some(id) {
+        cache.put_clearing(inst.id, lane, id);
+    }
+    Ok(id)
 }
 
-fn pooling_of(app: &App, tx: &mut dyn Tx, region: &str, at: &str) -> Result<i64, ServiceError> {
+fn pooling_of(
+    app: &App,
+    tx: &mut dyn Tx,
+    region: &str,
+    lane: i64,
+    at: &str,
+) -> Result<i64, ServiceError> {
     let cache = app.medical_cache();
-    if let Some(a) = cache.pooling(region) {
+    if let Some(a) = cache.pooling(region, lane) {
         return Ok(a);
     }
-    if let Some(a) = ledger_repo::fund_account(tx, region, "pooling_fund")? {
-        cache.put_pooling(region, a);
-        return Ok(a);
+    let existing = repo::pooling_account(tx, region, lane)?;
+    let id = ledger_repo::lane_account(tx, "pooling_fund", None, region, lane, at)?;
+    if existing == Some(id) {
+        cache.put_pooling(region, lane, id);
     }
-    Ok(ledger_repo::open_account(
-        tx,
-        "pooling_fund",
-        None,
-        None,
-        region,
-        at,
-    )?)
+    Ok(id)
 }
 
-/// Posts a settlement's transfer (nothing for a zero amount).
-fn post(tx: &mut dyn Tx, t: ledger_repo::NewTransfer<'_>) -> Result<(), ServiceError> {
-    if t.amount_fen <= 0 {
+/// Posts a settlement's (or a reversal's) transfers together; zero amounts are skipped.
+fn post(tx: &mut dyn Tx, transfers: Vec<ledger_repo::NewTransfer<'_>>) -> Result<(), ServiceError> {
+    let transfers: Vec<_> = transfers.into_iter().filter(|t| t.amount_fen > 0).collect();
+    if transfers.is_empty() {
         return Ok(());
     }
-    ledger_repo::post_transfer(tx, &t).map_err(|e| match e {
+    ledger_repo::post_transfers(tx, &transfers).map_err(|e| match e {
         sscard_store::StoreError::Constraint(ref m) if m.to_lowercase().contains("check") => {
             crate::ledger::insufficient()
         }
@@ -486,38 +501,36 @@ pub fn settle(
             sscard_store::StoreError::Constraint(_) => msg_conflict(),
             other => other.into(),
         })?;
-        let clearing = clearing_of(&app2, tx, &inst2, &at)?;
+        let lane = lane_of(Some(r.person.id));
+        let clearing = clearing_of(&app2, tx, &inst2, lane, &at)?;
+        let (acct_id, fund_id) = (format!("med-{setl_id}-acct"), format!("med-{setl_id}-fund"));
+        let mut parts = Vec::with_capacity(2);
         if let Some(acc) = c.account {
-            post(
-                tx,
-                ledger_repo::NewTransfer {
-                    client_id: &format!("med-{setl_id}-acct"),
-                    debit_account: acc,
-                    credit_account: clearing,
-                    amount_fen: s.personal_account_fen,
-                    kind: "medical_settlement",
-                    reason_code: "",
-                    memo: "",
-                    now: &at,
-                },
-            )?;
+            parts.push(ledger_repo::NewTransfer {
+                client_id: &acct_id,
+                debit_account: acc,
+                credit_account: clearing,
+                amount_fen: s.personal_account_fen,
+                kind: "medical_settlement",
+                reason_code: "",
+                memo: "",
+                now: &at,
+            });
         }
         if s.pooling_fen > 0 {
-            let fund = pooling_of(&app2, tx, &r.person.region_code, &at)?;
-            post(
-                tx,
-                ledger_repo::NewTransfer {
-                    client_id: &format!("med-{setl_id}-fund"),
-                    debit_account: fund,
-                    credit_account: clearing,
-                    amount_fen: s.pooling_fen,
-                    kind: "medical_settlement",
-                    reason_code: "",
-                    memo: "",
-                    now: &at,
-                },
-            )?;
+            let fund = pooling_of(&app2, tx, &r.person.region_code, lane, &at)?;
+            parts.push(ledger_repo::NewTransfer {
+                client_id: &fund_id,
+                debit_account: fund,
+                credit_account: clearing,
+                amount_fen: s.pooling_fen,
+                kind: "medical_settlement",
+                reason_code: "",
+                memo: "",
+                now: &at,
+            });
         }
+        post(tx, parts)?;
         let balc = c.available - s.personal_account_fen;
         Ok(Ok(output(Some(setl_id), &r, s, balc, false)))
     })
@@ -549,42 +562,43 @@ fn undo(
     reversal_msg_id: &str,
     at: &str,
 ) -> Result<ReverseOutput, ServiceError> {
-    let clearing = clearing_of(app, tx, inst, at)?;
+    let lane = lane_of(row.person_id);
+    let clearing = clearing_of(app, tx, inst, lane, at)?;
+    let (acct_id, fund_id) = (
+        format!("med-{}-acct-rev", row.id),
+        format!("med-{}-fund-rev", row.id),
+    );
+    let mut parts = Vec::with_capacity(2);
     if row.personal_fen > 0
         && let Some(p) = row.person_id
     {
         let acc = ledger_repo::person_account(tx, p, "medical_personal")?
             .ok_or_else(|| ServiceError::internal("settled account vanished"))?;
-        post(
-            tx,
-            ledger_repo::NewTransfer {
-                client_id: &format!("med-{}-acct-rev", row.id),
-                debit_account: clearing,
-                credit_account: acc,
-                amount_fen: row.personal_fen,
-                kind: "medical_settlement_reversal",
-                reason_code: "REVERSAL",
-                memo: "",
-                now: at,
-            },
-        )?;
+        parts.push(ledger_repo::NewTransfer {
+            client_id: &acct_id,
+            debit_account: clearing,
+            credit_account: acc,
+            amount_fen: row.personal_fen,
+            kind: "medical_settlement_reversal",
+            reason_code: "REVERSAL",
+            memo: "",
+            now: at,
+        });
     }
     if row.pooling_fen > 0 {
-        let fund = pooling_of(app, tx, &row.region_code, at)?;
-        post(
-            tx,
-            ledger_repo::NewTransfer {
-                client_id: &format!("med-{}-fund-rev", row.id),
-                debit_account: clearing,
-                credit_account: fund,
-                amount_fen: row.pooling_fen,
-                kind: "medical_settlement_reversal",
-                reason_code: "REVERSAL",
-                memo: "",
-                now: at,
-            },
-        )?;
+        let fund = pooling_of(app, tx, &row.region_code, lane, at)?;
+        parts.push(ledger_repo::NewTransfer {
+            client_id: &fund_id,
+            debit_account: clearing,
+            credit_account: fund,
+            amount_fen: row.pooling_fen,
+            kind: "medical_settlement_reversal",
+            reason_code: "REVERSAL",
+            memo: "",
+            now: at,
+        });
     }
+    post(tx, parts)?;
     repo::mark_reversed(tx, row.id, reversal_msg_id, at)?;
     Ok(ReverseOutput {
         setl_id: Some(row.id),

@@ -52,3 +52,14 @@ CREATE TABLE ecard_tokens_used (
 
 -- Signed APIs forget nonces older than twice the allowed clock skew: make that a range delete.
 CREATE INDEX api_nonces_seen ON api_nonces(key_id, seen_at);
+
+-- Hot accounts in lanes: the pooling fund and institution clearing accounts take part in every
+-- settlement; lanes > 0 are extra rows of the same account so that concurrent settlements do
+-- not queue on one row lock (see repo::ledger::lane_account). Lane 0 is the account itself.
+ALTER TABLE accounts ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;
+DROP INDEX accounts_fund;
+CREATE UNIQUE INDEX accounts_fund ON accounts(region_code, kind, lane)
+    WHERE person_id IS NULL AND institution_id IS NULL;
+DROP INDEX accounts_institution;
+CREATE UNIQUE INDEX accounts_institution ON accounts(institution_id, kind, lane)
+    WHERE institution_id IS NOT NULL;

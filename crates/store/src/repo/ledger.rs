@@ -146,7 +146,8 @@ pub fn open_account(
     let existing = tx.query_opt(
         "SELECT id FROM accounts WHERE kind = $1
            AND COALESCE(person_id, 0) = $2 AND COALESCE(institution_id, 0) = $3
-           AND (person_id IS NOT NULL OR institution_id IS NOT NULL OR region_code = $4)",
+           AND (person_id IS NOT NULL OR institution_id IS NOT NULL OR region_code = $4)
+           AND lane = 0",
         params![
             kind,
             person_id.unwrap_or(0),
@@ -276,7 +277,7 @@ pub fn person_account(tx: &mut dyn Tx, person_id: i64, kind: &str) -> Result<Opt
 pub fn fund_account(tx: &mut dyn Tx, region: &str, kind: &str) -> Result<Option<i64>> {
     tx.query_opt(
         "SELECT id FROM accounts WHERE region_code = $1 AND kind = $2
-           AND person_id IS NULL AND institution_id IS NULL",
+           AND person_id IS NULL AND institution_id IS NULL AND lane = 0",
         params![region, kind],
     )?
     .map(|r| r.i64(0))
@@ -433,4 +434,89 @@ pub fn debits_with_reason(
         .iter()
         .map(transfer_row)
         .collect()
+}
+
+/// Posts several transfers that belong together (one settlement's parts): inserts each, then
+/// moves every touched balance once by its net amount, in ascending account order, so that
+/// concurrent postings lock accounts in the same order and cannot deadlock. A debit that would
+/// take a personal account below zero is refused by the CHECK constraint, a reused client id
+/// by the UNIQUE one (`StoreError::Constraint`).
+pub fn post_transfers(tx: &mut dyn Tx, transfers: &[NewTransfer<'_>]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(transfers.len());
+    let mut deltas = std::collections::BTreeMap::<i64, i64>::new();
+    for t in transfers {
+        let id = tx
+            .query_one(
+                "INSERT INTO transfers (client_id, debit_account, credit_account, amount_fen, kind,
+                     reason_code, status, memo, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'posted', $7, $8) RETURNING id",
+                params![
+                    t.client_id,
+                    t.debit_account,
+                    t.credit_account,
+                    t.amount_fen,
+                    t.kind,
+                    t.reason_code,
+                    t.memo,
+                    t.now
+                ],
+                "transfer",
+            )?
+            .i64(0)?;
+        ids.push(id);
+        *deltas.entry(t.debit_account).or_default() -= t.amount_fen;
+        *deltas.entry(t.credit_account).or_default() += t.amount_fen;
+    }
+    for (account, delta) in deltas {
+        if delta != 0 {
+            tx.execute(
+                "UPDATE accounts SET balance_fen = balance_fen + $1 WHERE id = $2",
+                params![delta, account],
+            )?;
+        }
+    }
+    Ok(ids)
+}
+
+/// A lane of a hot fund or clearing account, opened on first use. The pooling fund of a region
+/// and an institution's clearing account take part in every settlement; on PostgreSQL a
+/// single row would serialise all of them on its row lock until commit. Spreading them over
+/// lanes (each an ordinary account with its own entries, so every invariant holds per lane;
+/// the fund's balance is the sum of its lanes) lets settlements commit side by side. Lane 0 is
+/// the account every other use (contributions, payouts, reports) sees.
+pub fn lane_account(
+    tx: &mut dyn Tx,
+    kind: &str,
+    institution_id: Option<i64>,
+    region: &str,
+    lane: i64,
+    now: &str,
+) -> Result<i64> {
+    let find = |tx: &mut dyn Tx| -> Result<Option<i64>> {
+        tx.query_opt(
+            "SELECT id FROM accounts WHERE kind = $1 AND person_id IS NULL
+               AND COALESCE(institution_id, 0) = $2
+               AND (institution_id IS NOT NULL OR region_code = $3) AND lane = $4",
+            params![kind, institution_id.unwrap_or(0), region, lane],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()
+    };
+    if let Some(id) = find(tx)? {
+        return Ok(id);
+    }
+    tx.execute(
+        "INSERT INTO accounts (kind, person_id, institution_id, region_code, may_go_negative,
+             created_at, lane)
+         VALUES ($1, NULL, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        params![
+            kind,
+            institution_id,
+            region,
+            institution_id.is_none(),
+            now,
+            lane
+        ],
+    )?;
+    find(tx)?.ok_or_else(|| crate::StoreError::NotFound(format!("{kind} lane {lane}")))
 }

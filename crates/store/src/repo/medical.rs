@@ -183,11 +183,23 @@ pub fn forget_nonces(tx: &mut dyn Tx, key_id: &str, before: &str) -> Result<u64>
     )
 }
 
-/// An institution's clearing account, if opened.
-pub fn clearing_account(tx: &mut dyn Tx, institution_id: i64) -> Result<Option<i64>> {
+/// An institution's clearing account (lane `lane`), if opened.
+pub fn clearing_account(tx: &mut dyn Tx, institution_id: i64, lane: i64) -> Result<Option<i64>> {
     tx.query_opt(
-        "SELECT id FROM accounts WHERE institution_id = $1 AND kind = 'institution_clearing'",
-        params![institution_id],
+        "SELECT id FROM accounts
+          WHERE institution_id = $1 AND kind = 'institution_clearing' AND lane = $2",
+        params![institution_id, lane],
+    )?
+    .map(|r| r.i64(0))
+    .transpose()
+}
+
+/// A region's pooling fund account (lane `lane`), if opened.
+pub fn pooling_account(tx: &mut dyn Tx, region: &str, lane: i64) -> Result<Option<i64>> {
+    tx.query_opt(
+        "SELECT id FROM accounts WHERE region_code = $1 AND kind = 'pooling_fund'
+            AND person_id IS NULL AND institution_id IS NULL AND lane = $2",
+        params![region, lane],
     )?
     .map(|r| r.i64(0))
     .transpose()
