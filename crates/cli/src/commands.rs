@@ -13,24 +13,25 @@ use sscard_service::demo::{DemoOptions, DemoSamples};
 use sscard_service::secrets::PinKey;
 use sscard_service::{App, AppConfig, ServiceError};
 
-use crate::config::{self, ConfigArgs, Settings};
+use crate::config::{self, ConfigArgs, Settings, TlsArgs};
 use crate::logging;
 
 /// How long in-flight requests may take to finish after SIGTERM / SIGINT.
 const GRACE: Duration = Duration::from_secs(30);
 
 /// A service error as one line: code, English and Chinese message.
-fn svc(e: ServiceError) -> anyhow::Error {
+pub(crate) fn svc(e: ServiceError) -> anyhow::Error {
     anyhow!("{}: {} ({})", e.code, e.message_en, e.message)
 }
 
-fn settings(args: &ConfigArgs, listen: Option<&str>) -> Result<Settings> {
+pub(crate) fn settings(args: &ConfigArgs, listen: Option<&str>) -> Result<Settings> {
     let s = config::resolve_from_env(args, listen)?;
     logging::init(&s)?;
     Ok(s)
 }
 
-fn open(s: &Settings) -> Result<App> {
+/// Opens the application with the effective settings (database, PIN and e-card keys).
+pub(crate) fn open(s: &Settings) -> Result<App> {
     let pin_key = match &s.pin_key {
         Some(hex_key) => {
             let bytes = hex::decode(hex_key.trim())
@@ -128,15 +129,22 @@ fn print_samples(s: &DemoSamples) {
     }
 }
 
-/// `sscard serve`.
+/// `sscard serve`: plain HTTP, or HTTPS when a TLS certificate and key are configured.
 pub fn serve(
     args: &ConfigArgs,
     listen: Option<&str>,
+    tls: &TlsArgs,
     demo: bool,
     persons: u64,
     seed: u64,
 ) -> Result<ExitCode> {
-    let s = settings(args, listen)?;
+    let s = config::resolve_with_tls_from_env(args, listen, tls)?;
+    logging::init(&s)?;
+    // The certificate files are checked before anything else starts.
+    let tls_config = match s.tls_files()? {
+        Some((cert, key)) => Some(sscard_http::tls::load_server_config(cert, key)?),
+        None => None,
+    };
     let app = open(&s)?;
     if demo {
         if app.is_empty().map_err(svc)? {
@@ -179,9 +187,18 @@ pub fn serve(
             tracing::info!(signal = which, "shutting down: finishing requests in flight");
             notify.notify_one();
         };
-        tracing::info!(db = %db, backend, "listening on http://{addr}");
         tokio::spawn(deliver_notices_forever(app.clone(), sms_gateway));
-        let server = sscard_http::serve(app, listener, shutdown);
+        let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+            match tls_config {
+                Some(config) => {
+                    tracing::info!(db = %db, backend, "listening on https://{addr}");
+                    Box::pin(sscard_http::tls::serve_tls(app, listener, config, shutdown))
+                }
+                None => {
+                    tracing::info!(db = %db, backend, "listening on http://{addr}");
+                    Box::pin(sscard_http::serve(app, listener, shutdown))
+                }
+            };
         tokio::select! {
             r = server => r.map_err(|e| anyhow!("server failed: {e}")),
             _ = async { stopping.notified().await; tokio::time::sleep(GRACE).await } => {
@@ -271,8 +288,8 @@ pub fn migrate_up(args: &ConfigArgs) -> Result<ExitCode> {
 }
 
 /// `sscard config show`.
-pub fn config_show(args: &ConfigArgs, listen: Option<&str>) -> Result<ExitCode> {
-    let s = config::resolve_from_env(args, listen)?;
+pub fn config_show(args: &ConfigArgs, listen: Option<&str>, tls: &TlsArgs) -> Result<ExitCode> {
+    let s = config::resolve_with_tls_from_env(args, listen, tls)?;
     print!("{}", s.to_redacted_toml()?);
     Ok(ExitCode::SUCCESS)
 }

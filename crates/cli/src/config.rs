@@ -43,13 +43,15 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
     pub pool_size: Option<u32>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Options every command that opens the database takes.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConfigArgs {
     /// TOML configuration file (keys: db, listen, pin_key_file, pin_key, ecard_key_file,
-    /// log_format, log, pool_size) [env: SSCARD_CONFIG]
+    /// log_format, log, pool_size, tls_cert, tls_key) [env: SSCARD_CONFIG]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database: an SQLite file path or a postgres://user:pass@host/db URL
@@ -76,6 +78,19 @@ pub struct ConfigArgs {
     pub pool_size: Option<u32>,
 }
 
+/// The native TLS options of `serve` (and `config show`). Both or neither: without them
+/// `serve` speaks plain HTTP.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain (server certificate first, then the
+    /// intermediates); needs --tls-key [env: SSCARD_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert [env: SSCARD_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -89,6 +104,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log: String,
     pub pool_size: u32,
+    /// PEM certificate chain for native TLS (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for native TLS (with `tls_cert`).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The effective configuration as printed by `config show` (secrets redacted).
@@ -105,6 +124,10 @@ struct Shown<'a> {
     log_format: LogFormat,
     log: &'a str,
     pool_size: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<String>,
 }
 
 impl Settings {
@@ -122,6 +145,8 @@ impl Settings {
             log_format: self.log_format,
             log: &self.log,
             pool_size: self.pool_size,
+            tls_cert: self.tls_cert.as_ref().map(|p| p.display().to_string()),
+            tls_key: self.tls_key.as_ref().map(|p| p.display().to_string()),
         };
         let body = toml::to_string(&shown).context("cannot print the configuration")?;
         let source = match &self.config_file {
@@ -131,6 +156,25 @@ impl Settings {
         Ok(format!(
             "# effective configuration (flags > SSCARD_* environment > config file > defaults)\n{source}{body}"
         ))
+    }
+
+    /// The native TLS certificate and key files, when both are set; `None` for plain HTTP.
+    /// Only one of the two is an error.
+    pub fn tls_files(&self) -> Result<Option<(&Path, &Path)>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(cert), None) => bail!(
+                "TLS certificate {} given without its key: give --tls-key (SSCARD_TLS_KEY, \
+                 tls_key) too, or neither for plain HTTP",
+                cert.display()
+            ),
+            (None, Some(key)) => bail!(
+                "TLS key {} given without its certificate: give --tls-cert (SSCARD_TLS_CERT, \
+                 tls_cert) too, or neither for plain HTTP",
+                key.display()
+            ),
+        }
     }
 }
 
@@ -173,6 +217,16 @@ pub fn load_file(path: &Path) -> Result<FileConfig> {
 pub fn resolve(
     args: &ConfigArgs,
     listen: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings> {
+    resolve_with_tls(args, listen, &TlsArgs::default(), env)
+}
+
+/// [`resolve`] with the TLS flags of `serve` / `config show`.
+pub fn resolve_with_tls(
+    args: &ConfigArgs,
+    listen: Option<&str>,
+    tls: &TlsArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings> {
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
@@ -243,6 +297,16 @@ pub fn resolve(
             .or(file.log)
             .unwrap_or_else(|| DEFAULT_LOG.into()),
         pool_size,
+        tls_cert: tls
+            .tls_cert
+            .clone()
+            .or_else(|| env("SSCARD_TLS_CERT").map(PathBuf::from))
+            .or(file.tls_cert),
+        tls_key: tls
+            .tls_key
+            .clone()
+            .or_else(|| env("SSCARD_TLS_KEY").map(PathBuf::from))
+            .or(file.tls_key),
         config_file,
     })
 }
@@ -250,6 +314,15 @@ pub fn resolve(
 /// Resolves with the process environment.
 pub fn resolve_from_env(args: &ConfigArgs, listen: Option<&str>) -> Result<Settings> {
     resolve(args, listen, &|k| std::env::var(k).ok())
+}
+
+/// [`resolve_with_tls`] with the process environment.
+pub fn resolve_with_tls_from_env(
+    args: &ConfigArgs,
+    listen: Option<&str>,
+    tls: &TlsArgs,
+) -> Result<Settings> {
+    resolve_with_tls(args, listen, tls, &|k| std::env::var(k).ok())
 }
 
 #[cfg(test)]
@@ -350,6 +423,8 @@ mod tests {
             log_format: LogFormat::Text,
             log: "info".into(),
             pool_size: 8,
+            tls_cert: None,
+            tls_key: None,
         };
         let text = s.to_redacted_toml().unwrap();
         assert!(!text.contains("hunter2"), "{text}");
@@ -359,5 +434,68 @@ mod tests {
             text.contains("postgres://app:***@db.example/sscard?password=***&sslmode=disable"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn tls_files_follow_flags_env_file_and_default_to_plain_http() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "tls_cert = \"/file/cert.pem\"\ntls_key = \"/file/key.pem\"\n",
+        )
+        .unwrap();
+        // Nothing set: plain HTTP.
+        let s = resolve(&ConfigArgs::default(), None, &env_of(&[])).unwrap();
+        assert_eq!(s.tls_files().unwrap(), None);
+        assert!(!s.to_redacted_toml().unwrap().contains("tls_"));
+
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let s = resolve(&args, None, &env_of(&[])).unwrap();
+        assert_eq!(
+            s.tls_files().unwrap(),
+            Some((Path::new("/file/cert.pem"), Path::new("/file/key.pem")))
+        );
+        let env = env_of(&[("SSCARD_TLS_CERT", "/env/cert.pem"), ("SSCARD_TLS_KEY", "")]);
+        let s = resolve_with_tls(&args, None, &TlsArgs::default(), &env).unwrap();
+        assert_eq!(s.tls_cert.as_deref(), Some(Path::new("/env/cert.pem")));
+        assert_eq!(s.tls_key.as_deref(), Some(Path::new("/file/key.pem")));
+        let flags = TlsArgs {
+            tls_cert: None,
+            tls_key: Some("/flag/key.pem".into()),
+        };
+        let s = resolve_with_tls(&args, None, &flags, &env).unwrap();
+        assert_eq!(s.tls_cert.as_deref(), Some(Path::new("/env/cert.pem")));
+        assert_eq!(s.tls_key.as_deref(), Some(Path::new("/flag/key.pem")));
+        let text = s.to_redacted_toml().unwrap();
+        assert!(text.contains("tls_cert = \"/env/cert.pem\""), "{text}");
+        assert!(text.contains("tls_key = \"/flag/key.pem\""), "{text}");
+        // `resolve` (the commands without TLS) ignores the flags but not the environment.
+        let s = resolve(&args, None, &env).unwrap();
+        assert_eq!(s.tls_key.as_deref(), Some(Path::new("/file/key.pem")));
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let only_cert = TlsArgs {
+            tls_cert: Some("/x/cert.pem".into()),
+            tls_key: None,
+        };
+        let s = resolve_with_tls(&ConfigArgs::default(), None, &only_cert, &env_of(&[])).unwrap();
+        let e = s.tls_files().unwrap_err().to_string();
+        assert!(e.contains("/x/cert.pem") && e.contains("--tls-key"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let s = resolve(
+            &ConfigArgs::default(),
+            None,
+            &env_of(&[("SSCARD_TLS_KEY", "/x/key.pem")]),
+        )
+        .unwrap();
+        let e = s.tls_files().unwrap_err().to_string();
+        assert!(e.contains("/x/key.pem") && e.contains("--tls-cert"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 }

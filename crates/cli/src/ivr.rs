@@ -16,11 +16,9 @@ use clap::{Args, Subcommand};
 use sscard_ivr::console::{self, ConsoleOptions};
 use sscard_ivr::{Lang, Services, agi, render, sim};
 use sscard_service::audit::{Actor, Channel};
-use sscard_service::secrets::PinKey;
-use sscard_service::{App, AppConfig, ServiceError, phone};
+use sscard_service::phone;
 
-use crate::config::{self, ConfigArgs, Settings};
-use crate::logging;
+use crate::config::{ConfigArgs, Settings};
 
 /// The phone line's commands.
 #[derive(Debug, Subcommand)]
@@ -109,33 +107,10 @@ pub struct PlatformAddArgs {
     name: String,
 }
 
-fn svc(e: ServiceError) -> anyhow::Error {
-    anyhow!("{}: {} ({})", e.code, e.message_en, e.message)
-}
+use crate::commands::{open, svc};
 
 fn settings(args: &ConfigArgs) -> Result<Settings> {
-    let s = config::resolve_from_env(args, None)?;
-    logging::init(&s)?;
-    Ok(s)
-}
-
-fn open(s: &Settings) -> Result<App> {
-    let pin_key = match &s.pin_key {
-        Some(hex_key) => {
-            let bytes = hex::decode(hex_key.trim())
-                .map_err(|_| anyhow!("the PIN key (SSCARD_PIN_KEY / pin_key) is not valid hex"))?;
-            Some(PinKey::new(bytes).map_err(svc)?)
-        }
-        None => None,
-    };
-    App::open(&AppConfig {
-        db_url: s.db.clone(),
-        pin_key,
-        pin_key_file: s.pin_key_file.clone(),
-        pool_size: s.pool_size,
-        ecard_key_file: s.ecard_key_file.clone(),
-    })
-    .map_err(svc)
+    crate::commands::settings(args, None)
 }
 
 fn lang(s: &str) -> Result<Lang> {

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::ConfigArgs;
+use crate::config::{ConfigArgs, TlsArgs};
 
 /// mimalloc: the bulk loader allocates on one thread and frees on another, where it is much
 /// faster than glibc's allocator (measured in BENCHMARKS.md).
@@ -141,6 +141,8 @@ struct ServeArgs {
     /// Address to listen on [env: SSCARD_LISTEN] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Fill the database with demo data first when it has no persons.
     #[arg(long)]
     demo: bool,
@@ -203,13 +205,20 @@ struct ShowArgs {
     /// Address to listen on [env: SSCARD_LISTEN]
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(a) => {
-            commands::serve(&a.config, a.listen.as_deref(), a.demo, a.persons, a.seed)
-        }
+        Command::Serve(a) => commands::serve(
+            &a.config,
+            a.listen.as_deref(),
+            &a.tls,
+            a.demo,
+            a.persons,
+            a.seed,
+        ),
         Command::Demo(a) => {
             commands::demo(&a.config, a.persons, a.seed, a.samples.as_deref(), a.as_of)
         }
@@ -217,7 +226,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(MigrateCommand::Status(a)) => commands::migrate_status(&a.config),
         Command::Migrate(MigrateCommand::Up(a)) => commands::migrate_up(&a.config),
         Command::Config(ConfigCommand::Show(a)) => {
-            commands::config_show(&a.config, a.listen.as_deref())
+            commands::config_show(&a.config, a.listen.as_deref(), &a.tls)
         }
         Command::Jobs(JobsCommand::RunDaily(a)) => commands::jobs_run_daily(&a.config),
         Command::Notices(NoticesCommand::Send(a)) => {

@@ -31,6 +31,7 @@ pub mod observe;
 pub mod pages;
 pub mod portal;
 
+pub mod tls;
 use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
@@ -153,6 +154,7 @@ pub fn router_with_extra_routes(app: App, extra: Router<AppState>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/", get(pages::landing))
         .merge(portal::router())
+        .route("/assets/fonts/NotoSansSC-Regular.otf", get(pages::cjk_font))
         .merge(console::router())
         .merge(kiosk::router())
         .merge(api)

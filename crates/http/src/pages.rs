@@ -24,6 +24,22 @@ fn page(lang: &str, title: &str, body: &str) -> String {
     )
 }
 
+/// `GET /assets/fonts/NotoSansSC-Regular.otf`: the vendored CJK font (SIL OFL 1.1) for the
+/// pages' `@font-face`, so Chinese renders on terminals without a CJK font installed. Pages
+/// list locally installed fonts first, so browsers that have one never download it.
+pub async fn cjk_font() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "font/otf"),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable",
+            ),
+        ],
+        sscard_service::cards::certificates::FONT_OTF,
+    )
+}
+
 /// `GET /`.
 pub async fn landing(q: RawQuery) -> Html<String> {
     let html = if english(&q) {

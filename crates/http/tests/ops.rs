@@ -249,3 +249,22 @@ async fn shutdown_finishes_requests_in_flight() {
     let done = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
     assert!(matches!(done, Ok(Ok(Ok(())))), "{done:?}");
 }
+
+#[tokio::test]
+async fn the_vendored_cjk_font_is_served_for_the_pages() {
+    use tower::ServiceExt;
+    let (_dir, app) = app();
+    let router = sscard_http::router(app);
+    let req = axum::http::Request::builder()
+        .uri("/assets/fonts/NotoSansSC-Regular.otf")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "font/otf");
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(body.len() > 1_000_000, "the whole font");
+    assert_eq!(&body[..4], b"OTTO", "an OpenType (CFF) font");
+}

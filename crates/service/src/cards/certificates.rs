@@ -302,11 +302,14 @@ pub fn pdf(app: &App, actor: &Actor, cert_no: &str) -> Result<Vec<u8>, ServiceEr
     render_pdf("社会保障卡领卡凭证", &lines)
 }
 
-/// The CJK font (Noto Sans Hans Regular, SIL OFL 1.1, see `assets/fonts/`), parsed once.
+/// The vendored CJK font file (Noto Sans Hans Regular, OpenType, SIL OFL 1.1, see
+/// `assets/fonts/`): embedded in the PDFs, and served to the pages as a web font.
+pub static FONT_OTF: &[u8] = include_bytes!("../../../../assets/fonts/NotoSansHans-Regular.otf");
+
+/// The CJK font, parsed once.
 pub(crate) fn font() -> Result<&'static printpdf::ParsedFont, ServiceError> {
     static FONT: OnceLock<Option<printpdf::ParsedFont>> = OnceLock::new();
-    static BYTES: &[u8] = include_bytes!("../../../../assets/fonts/NotoSansHans-Regular.otf");
-    FONT.get_or_init(|| printpdf::ParsedFont::from_bytes(BYTES, 0, &mut Vec::new()))
+    FONT.get_or_init(|| printpdf::ParsedFont::from_bytes(FONT_OTF, 0, &mut Vec::new()))
         .as_ref()
         .ok_or_else(|| ServiceError::internal("the CJK font cannot be parsed"))
 }
