@@ -25,13 +25,14 @@ pub mod auth;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod kiosk;
 pub mod metrics;
 pub mod observe;
 pub mod pages;
 pub mod portal;
-
 pub mod tls;
+
 use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
@@ -153,8 +154,8 @@ pub fn router_with_extra_routes(app: App, extra: Router<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/", get(pages::landing))
-        .merge(portal::router())
         .route("/assets/fonts/NotoSansSC-Regular.otf", get(pages::cjk_font))
+        .merge(portal::router())
         .merge(console::router())
         .merge(kiosk::router())
         .merge(api)

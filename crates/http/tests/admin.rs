@@ -2,59 +2,37 @@
 //! checks, CSRF, one-time secrets, refusals shown inline with their codes, policies and the
 //! calendar, the dashboard's SVG charts and the CSV / XLSX exports (opened with calamine).
 
+mod common;
+
 use std::io::Cursor;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use calamine::{Data, Reader, Xlsx};
-use sscard_service::demo::{self, DemoOptions, DemoSamples};
-use sscard_service::{App, AppConfig};
+use common::forms::{Page, form_body};
+use common::{Demo, password};
+use sscard_service::App;
+use sscard_service::demo::DemoSamples;
 use tower::ServiceExt;
 
 fn demo_app() -> (tempfile::TempDir, App, DemoSamples) {
-    let (dir, url) = sscard_testkit::sqlite_url();
-    let app = App::open(&AppConfig {
-        db_url: url,
-        pin_key: Some(sscard_service::secrets::PinKey::new(vec![9; 32]).unwrap()),
-        ..Default::default()
-    })
-    .unwrap();
-    let s = demo::generate(
-        &app,
-        &DemoOptions {
-            persons: 300,
-            seed: 8,
-            as_of: app.today(),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
-    (dir, app, s)
-}
-
-fn password(s: &DemoSamples, user: &str) -> String {
-    s.staff
-        .iter()
-        .find(|x| x.username == user)
-        .unwrap()
-        .password
-        .clone()
-}
-
-struct Page {
-    status: StatusCode,
-    content_type: String,
-    disposition: String,
-    bytes: Vec<u8>,
-    body: String,
-}
-
-impl Page {
-    fn has(&self, s: &str) -> bool {
-        self.body.contains(s)
+    Demo {
+        persons: 300,
+        seed: 8,
+        pin_key: Some(9),
+        as_of: None,
     }
+    .open()
+}
+
+/// The admin pages' own reading of a page.
+trait AdminPage {
     /// The text of the element with `id` (up to the next `<`).
+    fn id_text(&self, id: &str) -> String;
+}
+
+impl AdminPage for Page {
     fn id_text(&self, id: &str) -> String {
         let marker = format!("id=\"{id}\">");
         let i = self
@@ -66,52 +44,23 @@ impl Page {
     }
 }
 
-/// One user agent: the router and a session cookie.
+/// One user agent: the router and a session cookie (no other cookie).
 struct Agent {
     r: Router,
     cookie: String,
     csrf: String,
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 impl Agent {
     async fn send(&mut self, req: Request<Body>) -> Page {
-        let resp = self.r.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let h = resp.headers().clone();
-        for c in h.get_all(header::SET_COOKIE) {
-            let kv = c.to_str().unwrap().split(';').next().unwrap().to_string();
+        let page = Page::read(self.r.clone().oneshot(req).await.unwrap()).await;
+        for c in &page.set_cookies {
+            let kv = c.split(';').next().unwrap();
             if kv.starts_with("sscard_session=") {
-                self.cookie = kv;
+                self.cookie = kv.to_string();
             }
         }
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        let hv = |n| {
-            h.get(n)
-                .map(|v: &header::HeaderValue| v.to_str().unwrap().to_string())
-                .unwrap_or_default()
-        };
-        Page {
-            status,
-            content_type: hv(header::CONTENT_TYPE),
-            disposition: hv(header::CONTENT_DISPOSITION),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            bytes,
-        }
+        page
     }
 
     async fn get(&mut self, path: &str) -> Page {
@@ -124,17 +73,12 @@ impl Agent {
     }
 
     async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&");
         let req = Request::builder()
             .method("POST")
             .uri(path)
             .header(header::COOKIE, &self.cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
+            .body(Body::from(form_body(fields)))
             .unwrap();
         self.send(req).await
     }
@@ -157,10 +101,7 @@ impl Agent {
             .post_raw("/console/login", &[("username", user), ("password", pass)])
             .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-        let home = a.get("/console/").await;
-        let i = home.body.find("name=\"csrf_token\" value=\"").unwrap();
-        let rest = &home.body[i + 25..];
-        a.csrf = rest[..rest.find('"').unwrap()].to_string();
+        a.csrf = a.get("/console/").await.csrf();
         a
     }
 }

@@ -3,208 +3,39 @@
 //! production batches and the roster import; and a clerk's whole walk (apply → batch → bank
 //! return → collect → written loss → reissue) with forms only.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+mod common;
+
+use axum::http::StatusCode;
+use common::forms::{Browser, Page, urlencode};
+use common::{Demo, password};
 use sscard_domain::ids::IdNumber;
+use sscard_service::App;
 use sscard_service::cards::photo::sample_png;
-use sscard_service::demo::{self, DemoOptions, DemoSamples, SampleCardholder};
-use sscard_service::{App, AppConfig};
-use tower::ServiceExt;
+use sscard_service::demo::{DemoSamples, SampleCardholder};
 
 fn demo_app() -> (tempfile::TempDir, App, DemoSamples) {
-    let (dir, url) = sscard_testkit::sqlite_url();
-    let app = App::open(&AppConfig {
-        db_url: url,
-        pin_key: Some(sscard_service::secrets::PinKey::new(vec![5; 32]).unwrap()),
-        ..Default::default()
-    })
-    .unwrap();
-    let s = demo::generate(
-        &app,
-        &DemoOptions {
-            persons: 400,
-            seed: 3,
-            as_of: app.today(),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
-    (dir, app, s)
+    Demo {
+        persons: 400,
+        seed: 3,
+        pin_key: Some(5),
+        as_of: None,
+    }
+    .open()
 }
 
-fn password(s: &DemoSamples, user: &str) -> String {
-    s.staff
-        .iter()
-        .find(|x| x.username == user)
-        .unwrap()
-        .password
-        .clone()
-}
-
-/// One browser: the router plus its cookies.
-struct Browser {
-    r: Router,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: String,
-    set_cookies: Vec<String>,
-    content_type: String,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let i = self
-            .body
-            .find("name=\"csrf_token\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in {}", self.body));
-        let rest = &self.body[i + 25..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-
-    fn has(&self, needle: &str) -> bool {
-        self.body.contains(needle)
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-impl Browser {
-    fn new(app: App) -> Browser {
-        Browser {
-            r: sscard_http::router(app),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, req: Request<Body>) -> Page {
-        let resp = self.r.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let set_cookies: Vec<String> = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookies {
-            let kv = c.split(';').next().unwrap();
-            let (k, v) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.is_empty() {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        Page {
-            status,
-            location: headers
-                .get(header::LOCATION)
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default(),
-            set_cookies,
-            content_type: headers
-                .get(header::CONTENT_TYPE)
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = Request::builder()
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .unwrap();
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let req = Request::builder()
-            .method("POST")
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        self.send(req).await
-    }
-
-    async fn post_multipart(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        files: &[(&str, &str, Vec<u8>)],
-    ) -> Page {
-        let boundary = "----sscardtestboundary7MA4YWxk";
-        let mut body: Vec<u8> = Vec::new();
-        for (k, v) in fields {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        for (k, name, bytes) in files {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let req = Request::builder()
-            .method("POST")
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .unwrap();
-        self.send(req).await
-    }
-
+/// The console's own steps of a browser.
+trait Console {
     /// The person page of the person holding `id` (found by the search page).
+    async fn person_of(&mut self, id: &str) -> String;
+    /// Logs in; returns the CSRF token of the session.
+    async fn login(&mut self, user: &str, pass: &str) -> String;
+}
+
+impl Console for Browser {
     async fn person_of(&mut self, id: &str) -> String {
         person_path(&self.get(&format!("/console/search?q={id}")).await)
     }
 
-    /// Logs in; returns the CSRF token of the session.
     async fn login(&mut self, user: &str, pass: &str) -> String {
         let p = self
             .post("/console/login", &[("username", user), ("password", pass)])

@@ -3,21 +3,22 @@
 //! categories with real data, the actions (PIN change, loss, contact, flexible level, the two
 //! PDFs), 退卡, keep-alive pings, languages, assets, and the idle timeout with the clock moved.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use common::Demo;
+use common::forms::{Browser, Page};
 use sscard_domain::Money;
 use sscard_domain::clock::Clock;
+use sscard_service::App;
 use sscard_service::audit::{Actor, Channel};
-use sscard_service::demo::{self, DemoOptions, SampleCardholder};
+use sscard_service::demo::SampleCardholder;
 use sscard_service::persons;
 use sscard_service::selfservice::records;
-use sscard_service::{App, AppConfig};
-use tower::ServiceExt;
 
 /// A clock the test moves forward.
 struct MovingClock {
@@ -37,61 +38,27 @@ fn demo_app() -> (
     Arc<MovingClock>,
     Vec<SampleCardholder>,
 ) {
-    let (dir, url) = sscard_testkit::sqlite_url();
-    let app = App::open(&AppConfig {
-        db_url: url,
-        pin_key: Some(sscard_service::secrets::PinKey::new(vec![9; 32]).unwrap()),
-        ..Default::default()
-    })
-    .unwrap();
     let clock = Arc::new(MovingClock {
         start: Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap(),
         offset_secs: AtomicI64::new(0),
     });
-    let app = app.with_clock(clock.clone());
-    let s = demo::generate(
-        &app,
-        &DemoOptions {
-            persons: 300,
-            seed: 21,
-            as_of: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
+    let (dir, app, s) = Demo {
+        persons: 300,
+        seed: 21,
+        pin_key: Some(9),
+        as_of: Some(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()),
+    }
+    .open_with(|app| app.with_clock(clock.clone()));
     (dir, app, clock, s.cardholders)
 }
 
-/// One kiosk browser: the router plus its cookies.
-struct Browser {
-    r: Router,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: String,
-    set_cookies: Vec<String>,
-    content_type: String,
-    csp: String,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let i = self
-            .body
-            .find("name=\"csrf_token\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in {}", self.body));
-        let rest = &self.body[i + 25..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-
-    fn has(&self, needle: &str) -> bool {
-        self.body.contains(needle)
-    }
-
+/// The kiosk's own reading of a page.
+trait KioskPage {
     /// The code of the error box.
+    fn error_code(&self) -> String;
+}
+
+impl KioskPage for Page {
     fn error_code(&self) -> String {
         let i = self
             .body
@@ -102,103 +69,13 @@ impl Page {
     }
 }
 
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// The kiosk's own steps of a browser.
+trait Kiosk {
+    /// Reads `h`'s card and enters the PIN: the menu.
+    async fn login(&mut self, h: &SampleCardholder) -> String;
 }
 
-impl Browser {
-    fn new(app: App) -> Browser {
-        Browser {
-            r: sscard_http::router(app),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-
-    async fn send(&mut self, req: Request<Body>) -> Page {
-        let resp = self.r.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let set_cookies: Vec<String> = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookies {
-            let kv = c.split(';').next().unwrap();
-            let (k, v) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.is_empty() {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        let h = |name| {
-            headers
-                .get(name)
-                .map(|v: &header::HeaderValue| v.to_str().unwrap().to_string())
-                .unwrap_or_default()
-        };
-        Page {
-            status,
-            location: h(header::LOCATION),
-            content_type: h(header::CONTENT_TYPE),
-            csp: h(header::CONTENT_SECURITY_POLICY),
-            set_cookies,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = Request::builder()
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .unwrap();
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let req = Request::builder()
-            .method("POST")
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        self.send(req).await
-    }
-
-    /// Reads `h`'s card and enters the PIN: the menu.
+impl Kiosk for Browser {
     async fn login(&mut self, h: &SampleCardholder) -> String {
         let p = self
             .post(

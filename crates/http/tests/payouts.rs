@@ -5,84 +5,24 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::NaiveDate;
-use common::{Reply, send};
+use common::{
+    Demo, api_get as get, api_login as login, api_post as post, api_req as req, expect, password,
+    send,
+};
 use serde_json::{Value, json};
-use sscard_service::demo::{self, DemoOptions, DemoSamples, SampleCardholder};
-use sscard_service::{App, AppConfig};
+use sscard_service::App;
+use sscard_service::demo::{DemoSamples, SampleCardholder};
 
 fn demo_app() -> (tempfile::TempDir, App, DemoSamples) {
-    let (dir, url) = sscard_testkit::sqlite_url();
-    let app = App::open(&AppConfig {
-        db_url: url,
-        pin_key: Some(sscard_service::secrets::PinKey::new(vec![7; 32]).unwrap()),
-        ..Default::default()
-    })
-    .unwrap();
-    let s = demo::generate(
-        &app,
-        &DemoOptions {
-            persons: 200,
-            seed: 29,
-            as_of: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
-    (dir, app, s)
-}
-
-fn req(method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
-    let mut b = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        b = b.header("authorization", format!("Bearer {t}"));
+    Demo {
+        persons: 200,
+        seed: 29,
+        pin_key: Some(7),
+        as_of: Some(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()),
     }
-    match body {
-        Some(v) => b
-            .header("content-type", "application/json")
-            .body(Body::from(v.to_string()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
-
-async fn post(r: &Router, path: &str, token: &str, body: Value) -> Reply {
-    send(r, req("POST", path, Some(token), Some(body))).await
-}
-
-async fn get(r: &Router, path: &str, token: &str) -> Reply {
-    send(r, req("GET", path, Some(token), None)).await
-}
-
-fn password(s: &DemoSamples, user: &str) -> String {
-    s.staff
-        .iter()
-        .find(|x| x.username == user)
-        .unwrap()
-        .password
-        .clone()
-}
-
-async fn login(r: &Router, s: &DemoSamples, user: &str) -> String {
-    let reply = send(
-        r,
-        req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": user, "password": password(s, user)})),
-        ),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["token"].as_str().unwrap().to_string()
-}
-
-fn expect(reply: &Reply, status: StatusCode, code: &str) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.error_code(), code);
+    .open()
 }
 
 /// Living cardholders with a medical balance above 1 000 yuan.

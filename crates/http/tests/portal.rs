@@ -5,62 +5,33 @@
 //! certificate of insurance (PDF and public verification), the electronic card, logout, and the
 //! separation from the staff console's session.
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use sscard_service::demo::{self, DemoOptions, DemoSamples, SampleCardholder};
-use sscard_service::{App, AppConfig};
+use common::Demo;
+use common::forms::{Browser, Page};
+use sscard_service::App;
+use sscard_service::demo::{DemoSamples, SampleCardholder};
 use tower::ServiceExt;
 
 fn demo_app() -> (tempfile::TempDir, App, DemoSamples) {
-    let (dir, url) = sscard_testkit::sqlite_url();
-    let app = App::open(&AppConfig {
-        db_url: url,
-        pin_key: Some(sscard_service::secrets::PinKey::new(vec![5; 32]).unwrap()),
-        ..Default::default()
-    })
-    .unwrap();
-    let s = demo::generate(
-        &app,
-        &DemoOptions {
-            persons: 400,
-            seed: 3,
-            as_of: app.today(),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
-    (dir, app, s)
-}
-
-struct Browser {
-    r: Router,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: String,
-    set_cookies: Vec<String>,
-    content_type: String,
-    bytes: Vec<u8>,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let i = self
-            .body
-            .find("name=\"csrf_token\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in {}", self.body));
-        let rest = &self.body[i + 25..];
-        rest[..rest.find('"').unwrap()].to_string()
+    Demo {
+        persons: 400,
+        seed: 3,
+        pin_key: Some(5),
+        as_of: None,
     }
+    .open()
+}
 
-    fn has(&self, needle: &str) -> bool {
-        self.body.contains(needle)
-    }
+/// The portal's own reading of a page.
+trait PortalPage {
+    /// The code of the error shown.
+    fn error_code(&self) -> String;
+}
 
+impl PortalPage for Page {
     fn error_code(&self) -> String {
         let i = self
             .body
@@ -71,97 +42,13 @@ impl Page {
     }
 }
 
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// The portal's own steps of a browser.
+trait Portal {
+    /// Logs in through the form (fetching the login page first for its CSRF token).
+    async fn login(&mut self, id: &str, password: &str) -> Page;
 }
 
-impl Browser {
-    fn new(app: App) -> Browser {
-        Browser {
-            r: sscard_http::router(app),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, req: Request<Body>) -> Page {
-        let resp = self.r.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        let set_cookies: Vec<String> = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookies {
-            let kv = c.split(';').next().unwrap();
-            let (k, v) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.is_empty() {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        Page {
-            status,
-            location: headers
-                .get(header::LOCATION)
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default(),
-            set_cookies,
-            content_type: headers
-                .get(header::CONTENT_TYPE)
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            bytes,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = Request::builder()
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .unwrap();
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let req = Request::builder()
-            .method("POST")
-            .uri(path)
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        self.send(req).await
-    }
-
-    /// Logs in through the form (fetching the login page first for its CSRF token).
+impl Portal for Browser {
     async fn login(&mut self, id: &str, password: &str) -> Page {
         let home = self.get("/portal/").await;
         let csrf = home.csrf();

@@ -33,16 +33,7 @@ pub struct L(pub Msg);
 impl L {
     /// The label `key` (`?` when missing: a test forbids that).
     pub fn l(&self, key: &str) -> &'static str {
-        match LABELS.binary_search_by(|(k, _, _)| (*k).cmp(key)) {
-            Ok(i) => {
-                let (_, zh, en) = LABELS[i];
-                if self.0.en { en } else { zh }
-            }
-            Err(_) => {
-                tracing::warn!(key, "admin label missing from the catalogue");
-                "?"
-            }
-        }
+        crate::i18n::text(LABELS, self.0.en, key, "admin")
     }
 }
 
@@ -1043,34 +1034,18 @@ mod tests {
 
     #[test]
     fn labels_are_sorted_and_every_used_key_exists() {
-        for w in LABELS.windows(2) {
-            assert!(w[0].0 < w[1].0, "not sorted: {} then {}", w[0].0, w[1].0);
-        }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut used = 0;
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("templates/admin"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.push(root.join("src/console/admin.rs"));
-        files.push(root.join("src/console/stats.rs"));
-        for p in files {
-            let text = std::fs::read_to_string(&p).unwrap();
-            for (i, _) in text.match_indices("l(\"") {
-                let rest = &text[i + 3..];
-                let key = &rest[..rest.find('"').unwrap()];
-                if !key.contains('.') || key.contains(' ') {
-                    continue;
-                }
-                used += 1;
-                assert!(
-                    LABELS.binary_search_by(|(k, _, _)| (*k).cmp(key)).is_ok(),
-                    "{}: label {key} is missing",
-                    p.display()
-                );
-            }
-        }
-        assert!(used > 40, "only {used} labels found");
+        use crate::i18n::testing::{assert_catalogue, assert_keys_exist, files, keys_called};
+        assert_catalogue(LABELS);
+        let used = keys_called(
+            &files(&[
+                "templates/admin",
+                "src/console/admin.rs",
+                "src/console/stats.rs",
+            ]),
+            "l(",
+        );
+        assert!(used.len() > 40, "only {} labels found", used.len());
+        assert_keys_exist(LABELS, &used);
         assert_eq!(L(Msg { en: true }).l("staff.reset"), "Reset the password");
     }
 }

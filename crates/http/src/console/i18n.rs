@@ -2,44 +2,9 @@
 //! and English. Templates call `c.m.t("key")`; a unit test checks that every key used in the
 //! templates and handlers exists here.
 
-/// The page language: `en` false is zh-CN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Msg {
-    pub en: bool,
-}
-
-impl Msg {
-    /// The label `key` in this language (the key itself when missing: a test forbids that).
-    pub fn t(&self, key: &str) -> &'static str {
-        match CATALOGUE.binary_search_by(|(k, _, _)| (*k).cmp(key)) {
-            Ok(i) => {
-                let (_, zh, en) = CATALOGUE[i];
-                if self.en { en } else { zh }
-            }
-            Err(_) => {
-                tracing::warn!(key, "console label missing from the catalogue");
-                "?"
-            }
-        }
-    }
-
-    /// The label of a stored value (`doc.citizen_id`, `event.collect`, …): the catalogue's
-    /// `prefix.name` entry, else `name` itself (values the catalogue does not know yet).
-    pub fn label(&self, prefix: &str, name: &str) -> String {
-        let key = format!("{prefix}.{name}");
-        match CATALOGUE.binary_search_by(|(k, _, _)| (*k).cmp(key.as_str())) {
-            Ok(i) => {
-                let (_, zh, en) = CATALOGUE[i];
-                (if self.en { en } else { zh }).to_string()
-            }
-            Err(_) => name.to_string(),
-        }
-    }
-
-    /// Chinese or English text chosen by the caller (for messages with values in them).
-    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        if self.en { en } else { zh }
-    }
+crate::i18n::page_language! {
+    /// The page language: `en` false is zh-CN.
+    pub struct Msg(CATALOGUE, "console");
 }
 
 /// `(key, zh-CN, en)`, sorted by key (a test checks the order).
@@ -610,49 +575,19 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::testing::{assert_catalogue, assert_keys_exist, files, keys_called};
 
     #[test]
     fn catalogue_is_sorted_and_complete() {
-        for w in CATALOGUE.windows(2) {
-            assert!(w[0].0 < w[1].0, "not sorted: {} then {}", w[0].0, w[1].0);
-        }
-        for (k, zh, en) in CATALOGUE {
-            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
-        }
+        assert_catalogue(CATALOGUE);
     }
 
     /// Every `t("…")` in the templates and the console's sources names a catalogue entry.
     #[test]
     fn every_used_key_exists() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut texts = Vec::new();
-        for dir in ["templates/console", "src/console"] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-                let p = entry.unwrap().path();
-                texts.push((
-                    p.display().to_string(),
-                    std::fs::read_to_string(&p).unwrap(),
-                ));
-            }
-        }
-        let mut used = 0;
-        for (file, text) in &texts {
-            for (i, _) in text.match_indices("t(\"") {
-                let rest = &text[i + 3..];
-                let key = &rest[..rest.find('"').unwrap()];
-                if !key.contains('.') || key.contains(' ') {
-                    continue;
-                }
-                used += 1;
-                assert!(
-                    CATALOGUE
-                        .binary_search_by(|(k, _, _)| (*k).cmp(key))
-                        .is_ok(),
-                    "{file}: label {key} is missing from the catalogue"
-                );
-            }
-        }
-        assert!(used > 50, "only {used} labels found");
+        let used = keys_called(&files(&["templates/console", "src/console"]), "t(");
+        assert!(used.len() > 50, "only {} labels found", used.len());
+        assert_keys_exist(CATALOGUE, &used);
         let m = Msg { en: true };
         assert_eq!(m.t("login.submit"), "Log in");
         assert_eq!(Msg { en: false }.t("login.submit"), "登录");

@@ -2,44 +2,9 @@
 //! English. Templates call `c.k.t("key")`; a unit test checks that the catalogue is sorted and
 //! that every key the templates and handlers use exists.
 
-/// The page language: `en` false is zh-CN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct KMsg {
-    pub en: bool,
-}
-
-impl KMsg {
-    /// The label `key` in this language (`?` when missing: a test forbids that).
-    pub fn t(&self, key: &str) -> &'static str {
-        match CATALOGUE.binary_search_by(|(k, _, _)| (*k).cmp(key)) {
-            Ok(i) => {
-                let (_, zh, en) = CATALOGUE[i];
-                if self.en { en } else { zh }
-            }
-            Err(_) => {
-                tracing::warn!(key, "kiosk label missing from the catalogue");
-                "?"
-            }
-        }
-    }
-
-    /// The label of a stored value (`bank.active`…): the catalogue's `prefix.name` entry,
-    /// else `name` itself.
-    pub fn label(&self, prefix: &str, name: &str) -> String {
-        let key = format!("{prefix}.{name}");
-        match CATALOGUE.binary_search_by(|(k, _, _)| (*k).cmp(key.as_str())) {
-            Ok(i) => {
-                let (_, zh, en) = CATALOGUE[i];
-                (if self.en { en } else { zh }).to_string()
-            }
-            Err(_) => name.to_string(),
-        }
-    }
-
-    /// Chinese or English text chosen by the caller (values that carry both).
-    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        if self.en { en } else { zh }
-    }
+crate::i18n::page_language! {
+    /// The page language: `en` false is zh-CN.
+    pub struct KMsg(CATALOGUE, "kiosk");
 }
 
 /// `(key, zh-CN, en)`, sorted by key (a test checks the order).
@@ -527,46 +492,28 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::testing::{assert_catalogue, assert_keys_exist, files, keys_called};
 
     #[test]
     fn catalogue_is_sorted_and_complete() {
-        for w in CATALOGUE.windows(2) {
-            assert!(w[0].0 < w[1].0, "{} before {}", w[0].0, w[1].0);
-        }
-        for (k, zh, en) in CATALOGUE {
-            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
-        }
+        assert_catalogue(CATALOGUE);
     }
 
     /// Every `t("…")` in the kiosk's templates and handlers, and every `*.hint` the menu
     /// builds, is in the catalogue.
     #[test]
     fn every_used_key_exists() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kiosk");
-        let mut sources: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .collect();
-        for f in ["mod.rs", "pages.rs", "views.rs"] {
-            sources.push(
-                std::fs::read_to_string(format!("{}/src/kiosk/{f}", env!("CARGO_MANIFEST_DIR")))
-                    .unwrap(),
-            );
-        }
-        let mut used = Vec::new();
-        for s in &sources {
-            for part in s.split("t(\"").skip(1) {
-                if let Some(end) = part.find('"') {
-                    let key = &part[..end];
-                    if key.contains('.') && !key.contains(' ') {
-                        used.push(key.to_string());
-                    }
-                }
-            }
-        }
+        let sources = files(&[
+            "templates/kiosk",
+            "src/kiosk/mod.rs",
+            "src/kiosk/pages.rs",
+            "src/kiosk/views.rs",
+        ]);
+        let mut used = keys_called(&sources, "t(");
+        let mut built = |key: String| used.push(("(built by the kiosk)".to_string(), key));
         for (slug, key) in super::super::views::CATEGORIES {
-            used.push(key.to_string());
-            used.push(format!("{key}.hint"));
+            built(key.to_string());
+            built(format!("{key}.hint"));
             assert!(key.ends_with(slug));
         }
         for key in [
@@ -576,20 +523,12 @@ mod tests {
             "svc.contact",
             "svc.flexible",
         ] {
-            used.push(format!("{key}.hint"));
+            built(format!("{key}.hint"));
         }
         for key in ["home.timeout", "home.bye", "home.again"] {
-            used.push(key.to_string());
+            built(key.to_string());
         }
         assert!(used.len() > 100, "keys found: {}", used.len());
-        let missing: Vec<&String> = used
-            .iter()
-            .filter(|k| {
-                CATALOGUE
-                    .binary_search_by(|(c, _, _)| (*c).cmp(k.as_str()))
-                    .is_err()
-            })
-            .collect();
-        assert!(missing.is_empty(), "missing labels: {missing:?}");
+        assert_keys_exist(CATALOGUE, &used);
     }
 }

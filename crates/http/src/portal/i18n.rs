@@ -2,44 +2,9 @@
 //! English. Templates call `c.t.t("key")`; a unit test checks that every key used in the
 //! templates and handlers exists here.
 
-/// The page language: `en` false is zh-CN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Tr {
-    pub en: bool,
-}
-
-impl Tr {
-    /// The label `key` in this language (`?` when missing: a test forbids that).
-    pub fn t(&self, key: &str) -> &'static str {
-        match CATALOGUE.binary_search_by(|(k, _, _)| (*k).cmp(key)) {
-            Ok(i) => {
-                let (_, zh, en) = CATALOGUE[i];
-                if self.en { en } else { zh }
-            }
-            Err(_) => {
-                tracing::warn!(key, "portal label missing from the catalogue");
-                "?"
-            }
-        }
-    }
-
-    /// The label of a stored value (`channel.web`, `bank.active`…): the catalogue's
-    /// `prefix.name` entry, else `name` itself.
-    pub fn label(&self, prefix: &str, name: &str) -> String {
-        let key = format!("{prefix}.{name}");
-        match CATALOGUE.binary_search_by(|(k, _, _)| (*k).cmp(key.as_str())) {
-            Ok(i) => {
-                let (_, zh, en) = CATALOGUE[i];
-                (if self.en { en } else { zh }).to_string()
-            }
-            Err(_) => name.to_string(),
-        }
-    }
-
-    /// Chinese or English text chosen by the caller.
-    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        if self.en { en } else { zh }
-    }
+crate::i18n::page_language! {
+    /// The page language: `en` false is zh-CN.
+    pub struct Tr(CATALOGUE, "portal");
 }
 
 /// `(key, zh-CN, en)`, sorted by key (a test checks the order).
@@ -437,22 +402,17 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::testing::{assert_catalogue, assert_keys_exist, files};
 
     #[test]
     fn catalogue_is_sorted_and_complete() {
-        for w in CATALOGUE.windows(2) {
-            assert!(w[0].0 < w[1].0, "not sorted: {} then {}", w[0].0, w[1].0);
-        }
-        for (k, zh, en) in CATALOGUE {
-            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
-        }
+        assert_catalogue(CATALOGUE);
     }
 
     /// Every `"prefix.key"` string in the portal's templates and sources that looks like a
     /// label key names a catalogue entry.
     #[test]
     fn every_used_key_exists() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let prefixes = [
             "agencies.",
             "app.",
@@ -475,33 +435,23 @@ mod tests {
             "pin.",
             "verify.",
         ];
-        let mut used = 0;
-        for dir in ["templates/portal", "src/portal"] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-                let p = entry.unwrap().path();
-                let text = std::fs::read_to_string(&p).unwrap();
-                for piece in text.split('"').skip(1).step_by(2) {
-                    let looks_like_key = prefixes.iter().any(|pre| piece.starts_with(pre))
-                        && piece.len() > 2
-                        && piece
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
-                        && !piece.ends_with('.');
-                    if !looks_like_key {
-                        continue;
-                    }
-                    used += 1;
-                    assert!(
-                        CATALOGUE
-                            .binary_search_by(|(k, _, _)| (*k).cmp(piece))
-                            .is_ok(),
-                        "{}: label {piece} is missing from the catalogue",
-                        p.display()
-                    );
+        let mut used = Vec::new();
+        for p in files(&["templates/portal", "src/portal"]) {
+            let text = std::fs::read_to_string(&p).unwrap();
+            for piece in text.split('"').skip(1).step_by(2) {
+                let looks_like_key = prefixes.iter().any(|pre| piece.starts_with(pre))
+                    && piece.len() > 2
+                    && piece
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                    && !piece.ends_with('.');
+                if looks_like_key {
+                    used.push((p.display().to_string(), piece.to_string()));
                 }
             }
         }
-        assert!(used > 100, "only {used} labels found");
+        assert!(used.len() > 100, "only {} labels found", used.len());
+        assert_keys_exist(CATALOGUE, &used);
         assert_eq!(Tr { en: true }.t("home.submit"), "Log in");
         assert_eq!(Tr { en: false }.t("home.submit"), "登录");
         assert_eq!(Tr { en: true }.label("channel", "web"), "Web portal");
