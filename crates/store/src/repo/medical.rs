@@ -423,37 +423,51 @@ pub fn purge_ecard_tokens(tx: &mut dyn Tx, before: &str) -> Result<u64> {
     )
 }
 
-/// How many settlements each message id has (any institution), for the ids given.
+/// How many settlements each message id has (any institution), for the ids given. One pass
+/// over the table, so checking a whole crash test's acknowledgements stays linear.
 pub fn count_by_msg_ids(tx: &mut dyn Tx, msg_ids: &[String]) -> Result<Vec<(String, i64)>> {
-    let mut out = Vec::with_capacity(msg_ids.len());
-    for m in msg_ids {
-        let n = tx.query_i64(
-            "SELECT COUNT(*) FROM med_settlements WHERE msg_id = $1 AND status <> 'voided'",
-            params![m.as_str()],
-        )?;
-        out.push((m.clone(), n));
+    let mut stored = std::collections::HashMap::<String, i64>::new();
+    for r in tx.query(
+        "SELECT msg_id, COUNT(*) FROM med_settlements WHERE status <> 'voided' GROUP BY msg_id",
+        &[],
+    )? {
+        stored.insert(r.text(0)?, r.i64(1)?);
     }
-    Ok(out)
+    Ok(msg_ids
+        .iter()
+        .map(|m| (m.clone(), stored.get(m).copied().unwrap_or(0)))
+        .collect())
 }
 
 /// Settlements whose ledger transfers are missing or differ from their amounts, and
 /// settlement transfers without their settlement: both would be a half-applied settlement.
+/// Reads both sides once and matches them in memory (`med-<id>-acct`, `med-<id>-fund`).
 pub fn half_applied(tx: &mut dyn Tx) -> Result<i64> {
-    let broken = tx.query_i64(
-        "SELECT COUNT(*) FROM med_settlements s
-          WHERE s.status IN ('settled', 'reversed')
-            AND ((s.personal_fen > 0 AND NOT EXISTS (SELECT 1 FROM transfers t
-                    WHERE t.client_id = 'med-' || s.id || '-acct' AND t.amount_fen = s.personal_fen))
-              OR (s.pooling_fen > 0 AND NOT EXISTS (SELECT 1 FROM transfers t
-                    WHERE t.client_id = 'med-' || s.id || '-fund' AND t.amount_fen = s.pooling_fen)))",
+    let mut transfers = std::collections::HashMap::<String, i64>::new();
+    for r in tx.query(
+        "SELECT client_id, amount_fen FROM transfers WHERE kind = 'medical_settlement'",
         &[],
-    )?;
-    let orphans = tx.query_i64(
-        "SELECT COUNT(*) FROM transfers t
-          WHERE t.kind = 'medical_settlement'
-            AND NOT EXISTS (SELECT 1 FROM med_settlements s
-                    WHERE t.client_id IN ('med-' || s.id || '-acct', 'med-' || s.id || '-fund'))",
+    )? {
+        transfers.insert(r.text(0)?, r.i64(1)?);
+    }
+    let mut broken = 0;
+    let mut matched = 0usize;
+    for r in tx.query(
+        "SELECT id, personal_fen, pooling_fen FROM med_settlements
+          WHERE status IN ('settled', 'reversed')",
         &[],
-    )?;
+    )? {
+        let (id, personal, pooling) = (r.i64(0)?, r.i64(1)?, r.i64(2)?);
+        for (suffix, amount) in [("acct", personal), ("fund", pooling)] {
+            if amount <= 0 {
+                continue;
+            }
+            match transfers.get(&format!("med-{id}-{suffix}")) {
+                Some(a) if *a == amount => matched += 1,
+                _ => broken += 1,
+            }
+        }
+    }
+    let orphans = transfers.len().saturating_sub(matched) as i64;
     Ok(broken + orphans)
 }
