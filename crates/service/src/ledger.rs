@@ -359,8 +359,13 @@ pub struct PostingReport {
 }
 
 /// Credits every insured person's medical personal account for `month` (`YYYY-MM`) from the
-/// contribution records, using each region's policy share (`medical_account_rate_bp`).
-/// Idempotent per person and month. Admin or system only; audited.
+/// contribution records: `base × medical_account_rate_bp / 10 000` (rounded down) of the
+/// policy in force today in the person's region, from that region's contribution income
+/// account. One set-based pass for all regions in one transaction (see
+/// [`repo::post_contributions`]). Idempotent per person and month: a person already credited
+/// for the month is skipped, so a second run posts nothing; a person without a contribution
+/// record for the month gets nothing. Regions without a contribution income account are
+/// reported with nothing posted. Admin or system only; audited (`ledger.post_contributions`).
 pub fn post_contributions(
     app: &App,
     actor: &Actor,
@@ -378,21 +383,35 @@ pub fn post_contributions(
     }
     let now = app.now();
     let today = app.today();
-    // Unique per run: the run's rows are found again by it to move the balances.
-    let run_id = format!(
-        "contrib-{month}-{}-{:016x}",
-        now.timestamp_millis(),
-        rand::random::<u64>()
-    );
     app.store().write(|tx| {
-        let mut report = PostingReport { month: month.to_string(), transfers: 0, credited_fen: 0, regions: Vec::new() };
+        let mut terms = Vec::new();
+        let mut codes = Vec::new();
         for r in regions::list_regions(tx)? {
-            let policy = regions::policy_in_force(tx, &r.code, today)?.unwrap_or_default();
-            let run = format!("{run_id}-{}", r.code);
-            let (n, fen) = repo::post_contributions(tx, &r.code, month, i64::from(policy.medical_account_rate_bp), &run, &ts(now))?;
+            if let Some(income) = repo::fund_account(tx, &r.code, "contribution_income")? {
+                let policy = regions::policy_in_force(tx, &r.code, today)?.unwrap_or_default();
+                terms.push(repo::PostingTerms {
+                    region: r.code.clone(),
+                    rate_bp: i64::from(policy.medical_account_rate_bp),
+                    income_account: income,
+                });
+            }
+            codes.push(r.code);
+        }
+        let posted = repo::post_contributions(tx, month, &terms, &ts(now))?;
+        let mut report = PostingReport {
+            month: month.to_string(),
+            transfers: 0,
+            credited_fen: 0,
+            regions: Vec::with_capacity(codes.len()),
+        };
+        for code in codes {
+            let (n, fen) = posted
+                .iter()
+                .find(|p| p.region == code)
+                .map_or((0, 0), |p| (p.transfers, p.fen));
             report.transfers += n;
             report.credited_fen += fen;
-            report.regions.push((r.code.clone(), n, fen));
+            report.regions.push((code, n, fen));
         }
         audit::record(
             tx,
@@ -403,7 +422,10 @@ pub fn post_contributions(
                 entity: "month",
                 entity_id: month,
                 before: serde_json::Value::Null,
-                after: serde_json::json!({"transfers": report.transfers, "credited_fen": report.credited_fen}),
+                after: serde_json::json!({
+                    "transfers": report.transfers,
+                    "credited_fen": report.credited_fen,
+                }),
             },
         )?;
         Ok(report)
