@@ -15,7 +15,7 @@
 //! the signature matches, the timestamp is fresh and the nonce is new (nonces are kept for twice
 //! the allowed skew, longer than any timestamp stays fresh).
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use sscard_store::repo::ts;
@@ -91,6 +91,65 @@ pub fn signature_invalid() -> ServiceError {
     )
 }
 
+/// Checks the form of the signature headers: a key id and a signature are present, the nonce
+/// is 8–64 of `[A-Za-z0-9_-]`. Errors: `SIGNATURE_INVALID`.
+pub fn check_form(req: &SignedRequest<'_>) -> Result<(), ServiceError> {
+    let nonce_ok = (8..=64).contains(&req.nonce.len())
+        && req
+            .nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if req.key_id.is_empty() || req.signature.is_empty() || !nonce_ok {
+        return Err(signature_invalid());
+    }
+    Ok(())
+}
+
+/// Whether the request is signed with `secret`, or with `previous` (a rotated key still in its
+/// grace period). Compared in constant time.
+pub fn signed_by(req: &SignedRequest<'_>, secret: &str, previous: Option<&str>) -> bool {
+    let Ok(given) = hex::decode(req.signature.trim()) else {
+        return false;
+    };
+    let signed = string_to_sign(req.method, req.path, req.timestamp, req.nonce, req.body);
+    let signed_with = |secret: &str| {
+        let mut m = mac(secret);
+        m.update(signed.as_bytes());
+        m.verify_slice(&given).is_ok()
+    };
+    signed_with(secret) || previous.is_some_and(signed_with)
+}
+
+/// Refuses a timestamp more than [`MAX_SKEW_SECS`] from `now`. Errors: `TIMESTAMP_STALE`.
+pub fn check_fresh(req: &SignedRequest<'_>, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    let fresh = req
+        .timestamp
+        .trim()
+        .parse::<i64>()
+        .is_ok_and(|t| (now.timestamp() - t).abs() <= MAX_SKEW_SECS);
+    if fresh {
+        return Ok(());
+    }
+    Err(ServiceError::new(
+        ErrorKind::Unauthorized,
+        "TIMESTAMP_STALE",
+        format!("请求时间戳与服务器时间相差超过 {MAX_SKEW_SECS} 秒"),
+        format!(
+            "The request timestamp is more than {MAX_SKEW_SECS} seconds from the server's clock"
+        ),
+    ))
+}
+
+/// `NONCE_REUSED`: the key already used this nonce.
+pub fn nonce_reused() -> ServiceError {
+    ServiceError::new(
+        ErrorKind::Unauthorized,
+        "NONCE_REUSED",
+        "请求随机数已使用过(疑似重放)",
+        "The nonce was already used (replayed request?)",
+    )
+}
+
 /// Verifies a signed request. `lookup` finds the caller and its secret by key id. The nonce is
 /// recorded in its own committed transaction, so a replay is refused even when the operation
 /// itself fails afterwards.
@@ -102,14 +161,7 @@ pub fn verify<T>(
     req: &SignedRequest<'_>,
     lookup: impl FnOnce(&mut dyn Tx, &str) -> Result<Option<(String, T)>, StoreError>,
 ) -> Result<T, ServiceError> {
-    let nonce_ok = (8..=64).contains(&req.nonce.len())
-        && req
-            .nonce
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if req.key_id.is_empty() || req.signature.is_empty() || !nonce_ok {
-        return Err(signature_invalid());
-    }
+    check_form(req)?;
     let now = app.now();
     let found = app.store().read(|tx| {
         let found = lookup(tx, req.key_id)?;
@@ -123,33 +175,10 @@ pub fn verify<T>(
     let Some(((secret, caller), previous)) = found else {
         return Err(signature_invalid());
     };
-    let Ok(given) = hex::decode(req.signature.trim()) else {
-        return Err(signature_invalid());
-    };
-    let signed = string_to_sign(req.method, req.path, req.timestamp, req.nonce, req.body);
-    let signed_with = |secret: &str| {
-        let mut m = mac(secret);
-        m.update(signed.as_bytes());
-        m.verify_slice(&given).is_ok()
-    };
-    if !signed_with(&secret) && !previous.as_deref().is_some_and(signed_with) {
+    if !signed_by(req, &secret, previous.as_deref()) {
         return Err(signature_invalid());
     }
-    let fresh = req
-        .timestamp
-        .trim()
-        .parse::<i64>()
-        .is_ok_and(|t| (now.timestamp() - t).abs() <= MAX_SKEW_SECS);
-    if !fresh {
-        return Err(ServiceError::new(
-            ErrorKind::Unauthorized,
-            "TIMESTAMP_STALE",
-            format!("请求时间戳与服务器时间相差超过 {MAX_SKEW_SECS} 秒"),
-            format!(
-                "The request timestamp is more than {MAX_SKEW_SECS} seconds from the server's clock"
-            ),
-        ));
-    }
+    check_fresh(req, now)?;
     let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
     let fresh_nonce = app.store().write(|tx| {
         sscard_store::repo::aftercare::use_nonce(
@@ -161,12 +190,7 @@ pub fn verify<T>(
         )
     })?;
     if !fresh_nonce {
-        return Err(ServiceError::new(
-            ErrorKind::Unauthorized,
-            "NONCE_REUSED",
-            "请求随机数已使用过(疑似重放)",
-            "The nonce was already used (replayed request?)",
-        ));
+        return Err(nonce_reused());
     }
     Ok(caller)
 }

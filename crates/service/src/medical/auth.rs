@@ -7,8 +7,6 @@
 //! ([`consume_nonce`]) rather than by a separate one.
 
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use sscard_store::Tx;
 use sscard_store::repo::medical::{self as repo, InstitutionAuth};
 use sscard_store::repo::ts;
@@ -16,7 +14,10 @@ use sscard_store::repo::ts;
 use crate::App;
 use crate::audit::{Actor, Channel};
 use crate::error::{ErrorKind, ServiceError};
-use crate::signing::{MAX_SKEW_SECS, SignedRequest, signature_invalid, string_to_sign};
+use crate::signing::{
+    MAX_SKEW_SECS, SignedRequest, check_form, check_fresh, nonce_reused, signature_invalid,
+    signed_by,
+};
 
 /// An authenticated institution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,23 +45,16 @@ impl Institution {
     }
 }
 
-fn matches(secret: &str, text: &[u8], given: &[u8]) -> bool {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes any key length");
-    m.update(text);
-    m.verify_slice(given).is_ok()
+/// The previous secret while its grace period runs.
+fn previous(inst: &InstitutionAuth, now: DateTime<Utc>) -> Option<&str> {
+    match (&inst.prev_secret, &inst.prev_valid_until) {
+        (Some(prev), Some(until)) if ts(now).as_str() < until.as_str() => Some(prev),
+        _ => None,
+    }
 }
 
-fn secret_ok(inst: &InstitutionAuth, text: &[u8], given: &[u8], now: DateTime<Utc>) -> bool {
-    if matches(&inst.secret, text, given) {
-        return true;
-    }
-    match (&inst.prev_secret, &inst.prev_valid_until) {
-        (Some(prev), Some(until)) if ts(now).as_str() < until.as_str() => {
-            matches(prev, text, given)
-        }
-        _ => false,
-    }
+fn secret_ok(inst: &InstitutionAuth, req: &SignedRequest<'_>, now: DateTime<Utc>) -> bool {
+    signed_by(req, &inst.secret, previous(inst, now))
 }
 
 /// Checks a request's signature and timestamp. The nonce is checked and consumed later, in
@@ -68,22 +62,11 @@ fn secret_ok(inst: &InstitutionAuth, text: &[u8], given: &[u8], now: DateTime<Ut
 ///
 /// Errors: `SIGNATURE_INVALID`, `TIMESTAMP_STALE`, `INSTITUTION_INACTIVE`.
 pub fn authenticate(app: &App, req: &SignedRequest<'_>) -> Result<Institution, ServiceError> {
-    let nonce_ok = (8..=64).contains(&req.nonce.len())
-        && req
-            .nonce
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if req.key_id.is_empty() || req.signature.is_empty() || !nonce_ok {
-        return Err(signature_invalid());
-    }
-    let Ok(given) = hex::decode(req.signature.trim()) else {
-        return Err(signature_invalid());
-    };
+    check_form(req)?;
     let now = app.now();
-    let text = string_to_sign(req.method, req.path, req.timestamp, req.nonce, req.body);
     let cache = app.medical_cache();
     let inst = match cache.institution(req.key_id) {
-        Some(i) if secret_ok(&i, text.as_bytes(), &given, now) => i,
+        Some(i) if secret_ok(&i, req, now) => i,
         _ => {
             // Not cached, or the cached keys do not match: the key may have just been
             // rotated. Read it again.
@@ -95,27 +78,13 @@ pub fn authenticate(app: &App, req: &SignedRequest<'_>) -> Result<Institution, S
                 return Err(signature_invalid());
             };
             cache.put_institution(req.key_id, &i);
-            if !secret_ok(&i, text.as_bytes(), &given, now) {
+            if !secret_ok(&i, req, now) {
                 return Err(signature_invalid());
             }
             i
         }
     };
-    let fresh = req
-        .timestamp
-        .trim()
-        .parse::<i64>()
-        .is_ok_and(|t| (now.timestamp() - t).abs() <= MAX_SKEW_SECS);
-    if !fresh {
-        return Err(ServiceError::new(
-            ErrorKind::Unauthorized,
-            "TIMESTAMP_STALE",
-            format!("请求时间戳与服务器时间相差超过 {MAX_SKEW_SECS} 秒"),
-            format!(
-                "The request timestamp is more than {MAX_SKEW_SECS} seconds from the server's clock"
-            ),
-        ));
-    }
+    check_fresh(req, now)?;
     if !inst.active {
         return Err(ServiceError::new(
             ErrorKind::Forbidden,
@@ -155,11 +124,6 @@ pub(crate) fn consume_nonce(
     if repo::insert_nonce(tx, &inst.key_id, &inst.nonce, &ts(now))? {
         Ok(())
     } else {
-        Err(ServiceError::new(
-            ErrorKind::Unauthorized,
-            "NONCE_REUSED",
-            "请求随机数已使用过(疑似重放)",
-            "The nonce was already used (replayed request?)",
-        ))
+        Err(nonce_reused())
     }
 }
