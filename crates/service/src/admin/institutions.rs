@@ -8,7 +8,7 @@ use serde::Serialize;
 use sscard_store::repo::admin::{self as repo, KeyHolder};
 use sscard_store::repo::{ledger, org, regions, ts};
 
-use super::{IssuedKey, bad, check_grace, new_api_secret, require_admin, required};
+use super::{IssuedKey, bad, new_api_secret, require_admin, required};
 use crate::App;
 use crate::audit::{self, Actor, Change};
 use crate::error::{ErrorKind, ServiceError};
@@ -265,32 +265,16 @@ pub fn rotate_key(
     code: &str,
     grace_hours: i64,
 ) -> Result<IssuedKey, ServiceError> {
-    require_admin(actor)?;
-    let grace = check_grace(grace_hours)?;
-    let code = code.trim().to_ascii_uppercase();
-    let secret = new_api_secret();
-    let now = app.now();
-    let until = ts(now + grace);
-    let key_id = app.store().write(|tx| {
-        let b = repo::institution_by_code(tx, &code)?.ok_or_else(|| not_found(&code))?;
-        repo::rotate_key(tx, KeyHolder::Institution, b.id, &secret, &until)?;
-        audit::record(
-            tx,
-            now,
-            actor,
-            Change {
-                action: "admin.institution_key_rotated",
-                entity: "institution",
-                entity_id: &code,
-                before: serde_json::json!({"key_id": b.key_id}),
-                after: serde_json::json!({"key_id": b.key_id, "previous_valid_until": until}),
-            },
-        )?;
-        Ok::<_, ServiceError>(b.key_id)
-    })?;
-    Ok(IssuedKey {
-        key_id,
-        secret,
-        previous_valid_until: Some(until),
-    })
+    super::rotate_key_of(
+        app,
+        actor,
+        KeyHolder::Institution,
+        "institution",
+        code,
+        grace_hours,
+        |tx, code| {
+            let b = repo::institution_by_code(tx, code)?.ok_or_else(|| not_found(code))?;
+            Ok((b.id, b.key_id))
+        },
+    )
 }

@@ -243,3 +243,46 @@ pub fn restore(
     })?;
     table_digests(db_url)
 }
+
+/// Rotates the API key of a bank or an institution: a new secret (returned once), the previous
+/// one valid for `grace_hours`, audited as `admin.<entity>_key_rotated`. `find` reads the holder
+/// by its normalised code and returns its id and key id (or its not-found error).
+pub(crate) fn rotate_key_of(
+    app: &crate::App,
+    actor: &crate::audit::Actor,
+    holder: sscard_store::repo::admin::KeyHolder,
+    entity: &'static str,
+    code: &str,
+    grace_hours: i64,
+    find: impl FnOnce(&mut dyn sscard_store::Tx, &str) -> Result<(i64, String), ServiceError>,
+) -> Result<IssuedKey, ServiceError> {
+    require_admin(actor)?;
+    let grace = check_grace(grace_hours)?;
+    let code = code.trim().to_ascii_uppercase();
+    let secret = new_api_secret();
+    let now = app.now();
+    let until = sscard_store::repo::ts(now + grace);
+    let action = format!("admin.{entity}_key_rotated");
+    let key_id = app.store().write(|tx| {
+        let (id, key_id) = find(tx, &code)?;
+        sscard_store::repo::admin::rotate_key(tx, holder, id, &secret, &until)?;
+        crate::audit::record(
+            tx,
+            now,
+            actor,
+            crate::audit::Change {
+                action: &action,
+                entity,
+                entity_id: &code,
+                before: serde_json::json!({"key_id": key_id}),
+                after: serde_json::json!({"key_id": key_id, "previous_valid_until": until}),
+            },
+        )?;
+        Ok::<_, ServiceError>(key_id)
+    })?;
+    Ok(IssuedKey {
+        key_id,
+        secret,
+        previous_valid_until: Some(until),
+    })
+}
