@@ -64,6 +64,11 @@ const SQLITE: &[Migration] = &[
         name: "ivr",
         sql: include_str!("../migrations/sqlite/0009_ivr.sql"),
     },
+    Migration {
+        version: 10,
+        name: "settle_path",
+        sql: include_str!("../migrations/sqlite/0010_settle_path.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -111,6 +116,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "ivr",
         sql: include_str!("../migrations/postgres/0009_ivr.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "settle_path",
+        sql: include_str!("../migrations/postgres/0010_settle_path.sql"),
     },
 ];
 

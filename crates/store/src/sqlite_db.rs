@@ -36,6 +36,8 @@ struct GroupQueue {
     jobs: Mutex<Vec<Queued>>,
     wake: Condvar,
     closed: std::sync::atomic::AtomicBool,
+    /// Set by the checkpointer: the committer should checkpoint before its next group.
+    restart_wal: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for SqliteDb {
@@ -79,7 +81,12 @@ fn committer(writer: std::sync::Weak<Mutex<Connection>>, group: Arc<GroupQueue>)
             return;
         };
         match writer.lock() {
-            Ok(conn) => run_group(&conn, batch),
+            Ok(conn) => {
+                if group.restart_wal.swap(false, Ordering::SeqCst) {
+                    wal_checkpoint(&conn);
+                }
+                run_group(&conn, batch)
+            }
             Err(_) => {
                 for q in batch {
                     let _ = q.done.send(Err("connection lock poisoned".into()));
@@ -89,17 +96,37 @@ fn committer(writer: std::sync::Weak<Mutex<Connection>>, group: Arc<GroupQueue>)
     }
 }
 
-/// Checkpoints the WAL every quarter second (PASSIVE: never blocks writers or readers) until
-/// the database is dropped.
+/// WAL frames (about 4 KiB each) above which the WAL is started over (128 MiB).
+const WAL_RESTART_FRAMES: i64 = 32_768;
+
+/// Checkpoints the WAL until the database is dropped: every 50 ms the frames written so far are
+/// copied into the database beside the commits (PASSIVE: blocks neither writers nor readers).
+///
+/// Under continuous load that never catches up completely, so the WAL would grow without bound,
+/// and every commit would append to new file blocks, which the kernel zeroes first (a quarter
+/// of the server's time went there). So once the WAL holds more than [`WAL_RESTART_FRAMES`],
+/// this copies once more (leaving only the frames of the last few milliseconds) and asks the
+/// committer to checkpoint between two groups: the WAL is then wholly in the database and the
+/// next commit starts it again from the top, reusing the same file blocks. That pause (a few
+/// milliseconds, mostly two syncs) comes once per [`WAL_RESTART_FRAMES`] frames.
 fn checkpointer(path: &str, group: &GroupQueue) {
     use std::sync::atomic::Ordering;
     let Ok(conn) = open_conn(path, false) else {
         return;
     };
     while !group.closed.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if wal_checkpoint(&conn) >= WAL_RESTART_FRAMES {
+            wal_checkpoint(&conn);
+            group.restart_wal.store(true, Ordering::SeqCst);
+        }
     }
+}
+
+/// A PASSIVE checkpoint; the number of frames in the WAL.
+fn wal_checkpoint(conn: &Connection) -> i64 {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+        .unwrap_or(0)
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {

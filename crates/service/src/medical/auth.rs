@@ -119,7 +119,7 @@ pub(crate) fn consume_nonce(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if calls.is_multiple_of(256) {
         let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
-        repo::forget_nonces(tx, &inst.key_id, &forget_before)?;
+        repo::forget_nonces(tx, &forget_before)?;
     }
     if repo::insert_nonce(tx, &inst.key_id, &inst.nonce, &ts(now))? {
         Ok(())

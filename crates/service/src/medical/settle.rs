@@ -438,6 +438,7 @@ pub fn settle(
     check_msg_id(&meta.msg_id)?;
     check_operator(&meta.operator)?;
     let hash = request_hash(inst, input);
+    let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
     let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
     let today = app.today();
     run_call(app, inst, move |tx, now| {
@@ -471,7 +472,6 @@ pub fn settle(
             }
         }
         let at = ts(now);
-        let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
         let s = &c.split;
         let setl_id = repo::insert_settlement(
             tx,

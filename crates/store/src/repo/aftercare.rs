@@ -555,8 +555,8 @@ pub fn use_nonce(
     forget_before: &str,
 ) -> Result<bool> {
     tx.execute(
-        "DELETE FROM api_nonces WHERE key_id = $1 AND seen_at < $2",
-        params![key_id, forget_before],
+        "DELETE FROM api_nonces WHERE seen_at < $1",
+        params![forget_before],
     )?;
     let n = tx.execute(
         "INSERT INTO api_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3)

@@ -175,12 +175,10 @@ pub fn insert_nonce(tx: &mut dyn Tx, key_id: &str, nonce: &str, at: &str) -> Res
     Ok(n == 1)
 }
 
-/// Forgets a key's nonces seen before `before` (their timestamps can no longer be fresh).
-pub fn forget_nonces(tx: &mut dyn Tx, key_id: &str, before: &str) -> Result<u64> {
-    tx.execute(
-        "DELETE FROM api_nonces WHERE key_id = $1 AND seen_at < $2",
-        params![key_id, before],
-    )
+/// Forgets the nonces seen before `before`, whichever key used them (their timestamps can no
+/// longer be fresh).
+pub fn forget_nonces(tx: &mut dyn Tx, before: &str) -> Result<u64> {
+    tx.execute("DELETE FROM api_nonces WHERE seen_at < $1", params![before])
 }
 
 /// An institution's clearing account (lane `lane`), if opened.
