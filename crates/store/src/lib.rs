@@ -9,6 +9,7 @@
 //! in transactions: [`Store::read`] and [`Store::write`] hand a [`Tx`] to a closure and commit
 //! when it returns `Ok`, roll back otherwise.
 
+mod grouped;
 mod migrate;
 mod postgres_db;
 pub mod repo;
@@ -17,6 +18,7 @@ mod value;
 
 use std::sync::Arc;
 
+pub use grouped::GroupedWrite;
 pub use migrate::{Migration, MigrationStatus};
 pub use value::{Row, ToValue, Value};
 
@@ -127,15 +129,21 @@ pub(crate) trait Db: Send + Sync {
         write: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
     ) -> Result<()>;
-    /// Runs one caller's job in a write transaction that the backend may share with other
-    /// callers' jobs (group commit). Returns once the job's effects are durable, or with the
-    /// error that prevented the commit. By default, each job has its own transaction.
-    fn run_grouped(&self, job: GroupJob) -> Result<()> {
+    /// Hands one caller's job to a write transaction that the backend may share with other
+    /// callers' jobs (group commit); `done` learns the outcome once the job's effects are
+    /// durable, or the error that prevented the commit. By default each job has its own
+    /// transaction, run at once on the calling thread.
+    fn submit_grouped(&self, job: GroupJob, done: Arc<grouped::Completion>) {
         let mut job = Some(job);
-        self.run(true, &mut |tx| {
+        done.complete(self.run(true, &mut |tx| {
             let j = job.take().ok_or(TxAbort)?;
             if j(tx) { Ok(()) } else { Err(TxAbort) }
-        })
+        }));
+    }
+    /// Whether [`Db::submit_grouped`] returns before the job ran (a committer thread runs it),
+    /// so that an async caller may await it without blocking a thread.
+    fn grouped_in_background(&self) -> bool {
+        false
     }
 }
 
@@ -296,8 +304,21 @@ impl Store {
         R: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        type Slot<R, E> = Arc<std::sync::Mutex<Option<std::result::Result<R, E>>>>;
-        let slot: Slot<R, E> = Arc::new(std::sync::Mutex::new(None));
+        self.submit_grouped(f).wait()
+    }
+
+    /// [`Store::write_grouped`] without waiting: the returned write is waited for
+    /// ([`GroupedWrite::wait`]) or awaited. When [`Store::grouped_in_background`] is false the
+    /// job has already run (on this thread) when this returns.
+    pub fn submit_grouped<R, E>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E> + Send + 'static,
+    ) -> GroupedWrite<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let slot: grouped::Slot<R, E> = Arc::new(std::sync::Mutex::new(None));
         let mine = slot.clone();
         let job: GroupJob = Box::new(move |tx| {
             let r = f(tx);
@@ -307,14 +328,16 @@ impl Store {
             }
             ok
         });
-        let res = self.db.run_grouped(job);
-        let out = slot.lock().ok().and_then(|mut s| s.take());
-        match (res, out) {
-            (Ok(()), Some(r)) => r,
-            (Err(_), Some(Err(e))) => Err(e),
-            (Err(e), _) => Err(E::from(e)),
-            (Ok(()), None) => Err(E::from(StoreError::Db("grouped job did not run".into()))),
-        }
+        let done = Arc::new(grouped::Completion::default());
+        self.db.submit_grouped(job, done.clone());
+        GroupedWrite { done, slot }
+    }
+
+    /// Whether grouped writes run on a committer thread of their own (SQLite), so that an async
+    /// caller can submit one from a task and await it without blocking; otherwise (PostgreSQL)
+    /// [`Store::submit_grouped`] runs the job on the calling thread.
+    pub fn grouped_in_background(&self) -> bool {
+        self.db.grouped_in_background()
     }
 
     /// Turns bulk-load mode on or off. On SQLite, secondary indexes are dropped while it is on

@@ -62,28 +62,51 @@ fn secret_ok(inst: &InstitutionAuth, req: &SignedRequest<'_>, now: DateTime<Utc>
 ///
 /// Errors: `SIGNATURE_INVALID`, `TIMESTAMP_STALE`, `INSTITUTION_INACTIVE`.
 pub fn authenticate(app: &App, req: &SignedRequest<'_>) -> Result<Institution, ServiceError> {
-    check_form(req)?;
+    if let Some(answer) = authenticate_cached(app, req) {
+        return answer;
+    }
     let now = app.now();
     let cache = app.medical_cache();
-    let inst = match cache.institution(req.key_id) {
-        Some(i) if secret_ok(&i, req, now) => i,
-        _ => {
-            // Not cached, or the cached keys do not match: the key may have just been
-            // rotated. Read it again.
-            cache.forget_institution(req.key_id);
-            let Some(i) = app
-                .store()
-                .read(|tx| repo::institution_by_key(tx, req.key_id))?
-            else {
-                return Err(signature_invalid());
-            };
-            cache.put_institution(req.key_id, &i);
-            if !secret_ok(&i, req, now) {
-                return Err(signature_invalid());
-            }
-            i
-        }
+    // Not cached, or the cached keys do not match: the key may have just been rotated. Read
+    // it again.
+    cache.forget_institution(req.key_id);
+    let Some(inst) = app
+        .store()
+        .read(|tx| repo::institution_by_key(tx, req.key_id))?
+    else {
+        return Err(signature_invalid());
     };
+    cache.put_institution(req.key_id, &inst);
+    if !secret_ok(&inst, req, now) {
+        return Err(signature_invalid());
+    }
+    admit(inst, req, now)
+}
+
+/// [`authenticate`] from the institution cache alone, without touching the database: `None`
+/// when the key is not cached or its cached secrets do not match (the caller then runs
+/// [`authenticate`], which reads the key again).
+pub fn authenticate_cached(
+    app: &App,
+    req: &SignedRequest<'_>,
+) -> Option<Result<Institution, ServiceError>> {
+    if let Err(e) = check_form(req) {
+        return Some(Err(e));
+    }
+    let now = app.now();
+    let inst = app.medical_cache().institution(req.key_id)?;
+    if !secret_ok(&inst, req, now) {
+        return None;
+    }
+    Some(admit(inst, req, now))
+}
+
+/// The checks after the signature: a fresh timestamp and an active institution.
+fn admit(
+    inst: InstitutionAuth,
+    req: &SignedRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Institution, ServiceError> {
     check_fresh(req, now)?;
     if !inst.active {
         return Err(ServiceError::new(

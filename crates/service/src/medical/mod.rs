@@ -42,10 +42,10 @@ use sscard_store::repo::medical::{self as repo, InsuredPerson};
 use crate::App;
 use crate::error::{ErrorKind, ServiceError};
 
-pub use auth::{Institution, authenticate};
+pub use auth::{Institution, authenticate, authenticate_cached};
 pub use settle::{
-    ReverseInput, RevokeInput, person_info, presettle, reconcile_detail, reconcile_totals, reverse,
-    revoke_timed_out, settle, sign_in,
+    PendingCall, ReverseInput, RevokeInput, calls_run_in_background, person_info, presettle,
+    reconcile_detail, reconcile_totals, reverse, revoke_timed_out, settle, settle_call, sign_in,
 };
 
 /// How a person is identified (`mdtrt_cert_type`).

@@ -4,10 +4,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sscard_domain::settlement::{InstitutionLevel, Scheme, Split, YearToDate, split};
-use sscard_store::Tx;
 use sscard_store::repo::ledger as ledger_repo;
 use sscard_store::repo::medical::{self as repo, NewSettlement, SettlementRow};
 use sscard_store::repo::ts;
+use sscard_store::{GroupedWrite, Tx};
 
 use super::auth::{Institution, consume_nonce};
 use super::{
@@ -23,9 +23,40 @@ use crate::error::{ErrorKind, ServiceError};
 /// the changes (a counted wrong PIN) but answer `e`; `Err(e)` roll the changes back.
 type Work<T> = Result<Result<T, ServiceError>, ServiceError>;
 
-/// Runs a call in a grouped durable write: the nonce is consumed first and kept whatever the
+/// A call handed to the store's group commit: wait for it ([`PendingCall::wait`]) or await it
+/// (from an async task, without holding a thread, when the store commits in the background:
+/// see [`sscard_store::Store::grouped_in_background`]).
+#[must_use = "a call reports its outcome only when waited for or awaited"]
+pub struct PendingCall<T>(GroupedWrite<Result<T, ServiceError>, ServiceError>);
+
+impl<T> PendingCall<T> {
+    /// Blocks until the call's commit is durable.
+    pub fn wait(self) -> Result<T, ServiceError> {
+        self.0.wait()?
+    }
+}
+
+impl<T> std::future::Future for PendingCall<T> {
+    type Output = Result<T, ServiceError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r?)
+    }
+}
+
+/// Whether a [`PendingCall`] may be awaited from an async task without blocking it: the store
+/// commits on a thread of its own (SQLite). Otherwise (PostgreSQL) handing a call over runs it
+/// on the calling thread, which must then be one allowed to block.
+pub fn calls_run_in_background(app: &App) -> bool {
+    app.store().grouped_in_background()
+}
+
+/// Hands a call to a grouped durable write: the nonce is consumed first and kept whatever the
 /// call does; the call's work runs inside a savepoint.
-fn run_call<T, F>(app: &App, inst: &Institution, work: F) -> Result<T, ServiceError>
+fn submit_call<T, F>(app: &App, inst: &Institution, work: F) -> PendingCall<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
@@ -33,7 +64,7 @@ where
     let now = app.now();
     let inst = inst.clone();
     let app = app.clone();
-    app.clone().store().write_grouped(move |tx| -> Work<T> {
+    PendingCall(app.clone().store().submit_grouped(move |tx| -> Work<T> {
         if let Err(e) = consume_nonce(&app, tx, &inst, now) {
             return Ok(Err(e));
         }
@@ -49,7 +80,16 @@ where
                 Ok(Err(e))
             }
         }
-    })?
+    }))
+}
+
+/// [`submit_call`] and wait for it.
+fn run_call<T, F>(app: &App, inst: &Institution, work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
+{
+    submit_call(app, inst, work).wait()
 }
 
 /// The region's policy in force on `day`, from the cache when fresh.
@@ -434,6 +474,16 @@ pub fn settle(
     meta: &CallMeta,
     input: &SettleInput,
 ) -> Result<SettleOutput, ServiceError> {
+    settle_call(app, inst, meta, input)?.wait()
+}
+
+/// [`settle`], handed to the store without waiting for it.
+pub fn settle_call(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+) -> Result<PendingCall<SettleOutput>, ServiceError> {
     check_items(&input.items)?;
     check_msg_id(&meta.msg_id)?;
     check_operator(&meta.operator)?;
@@ -441,7 +491,7 @@ pub fn settle(
     let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
     let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
     let today = app.today();
-    run_call(app, inst, move |tx, now| {
+    Ok(submit_call(app, inst, move |tx, now| {
         let day = today.format("%Y-%m-%d").to_string();
         check_sign(&app2, tx, &inst2, &meta.sign_no, &day)?;
         if let Some(row) = repo::settlement_by_msg(tx, inst2.id, &meta.msg_id)? {
@@ -533,7 +583,7 @@ pub fn settle(
         post(tx, parts)?;
         let balc = c.available - s.personal_account_fen;
         Ok(Ok(output(Some(setl_id), &r, s, balc, false)))
-    })
+    }))
 }
 
 /// The body of 2208: which settlement to reverse.
