@@ -230,7 +230,7 @@ fn open_conn(path: &str, create: bool) -> Result<Connection> {
         )));
     }
     conn.execute_batch(
-        "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384; \
+        "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; \
          PRAGMA temp_store=MEMORY;",
     )
     .map_err(map_err)?;
@@ -451,7 +451,7 @@ impl Db for SqliteDb {
             conn.execute_batch("COMMIT").map_err(map_err)?;
             conn.execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
-                 PRAGMA cache_size=-16384; PRAGMA threads=0;",
+                 PRAGMA cache_size=-65536; PRAGMA threads=0;",
             )
             .map_err(map_err)?;
         }
