@@ -262,16 +262,19 @@ fn compute(
         _ => Scheme::Employee,
     };
     let year_start = format!("{}-01-01", today.format("%Y"));
-    let (ded, pool) = repo::year_to_date(tx, r.person.id, &year_start)?;
-    let (account, available) = available(tx, r.person.id)?;
+    let figures = repo::holder_figures(tx, r.person.id, &year_start)?;
+    let (account, available) = match figures.account {
+        Some((acc, bal, reserved)) => (Some(acc), bal - reserved),
+        None => (None, 0),
+    };
     let split = split(
         &input.items,
         &policy,
         level,
         scheme,
         YearToDate {
-            deductible_used_fen: ded,
-            pooling_paid_fen: pool,
+            deductible_used_fen: figures.deductible_used_fen,
+            pooling_paid_fen: figures.pooling_paid_fen,
         },
         available,
         input.acct_used_flag && account.is_some(),

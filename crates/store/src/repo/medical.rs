@@ -140,18 +140,40 @@ pub fn insured_person_by_doc(tx: &mut dyn Tx, doc_number: &str) -> Result<Option
         .transpose()
 }
 
-/// What a person has used of this year's deductible and pooling fund, from their settlements
-/// since `year_start` (a `YYYY-MM-DD` day).
-pub fn year_to_date(tx: &mut dyn Tx, person_id: i64, year_start: &str) -> Result<(i64, i64)> {
+/// What a settlement needs to know of its holder's money, read in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HolderFigures {
+    /// The medical personal account: id, balance and reservation (none for a person without
+    /// one).
+    pub account: Option<(i64, i64, i64)>,
+    /// What the person has used of this year's deductible and pooling fund: the sums over
+    /// their settled (not reversed) settlements since the year's first day.
+    pub deductible_used_fen: i64,
+    pub pooling_paid_fen: i64,
+}
+
+/// [`medical_account`] and the year-to-date figures together, in one round trip
+/// (`year_start`: the year's first day, `YYYY-MM-DD`).
+pub fn holder_figures(tx: &mut dyn Tx, person_id: i64, year_start: &str) -> Result<HolderFigures> {
     let r = tx.query_one(
-        "SELECT CAST(COALESCE(SUM(deductible_fen), 0) AS BIGINT),
-                CAST(COALESCE(SUM(pooling_fen), 0) AS BIGINT)
-           FROM med_settlements
-          WHERE person_id = $1 AND settle_day >= $2 AND status = 'settled'",
+        "SELECT a.id, a.balance_fen, a.reserved_fen, y.ded, y.pool
+           FROM (SELECT CAST(COALESCE(SUM(deductible_fen), 0) AS BIGINT) AS ded,
+                        CAST(COALESCE(SUM(pooling_fen), 0) AS BIGINT) AS pool
+                   FROM med_settlements
+                  WHERE person_id = $1 AND settle_day >= $2 AND status = 'settled') y
+           LEFT JOIN accounts a ON a.person_id = $1 AND a.kind = 'medical_personal'",
         params![person_id, year_start],
-        "year to date",
+        "holder figures",
     )?;
-    Ok((r.i64(0)?, r.i64(1)?))
+    let account = match r.opt_i64(0)? {
+        Some(id) => Some((id, r.i64(1)?, r.i64(2)?)),
+        None => None,
+    };
+    Ok(HolderFigures {
+        account,
+        deductible_used_fen: r.i64(3)?,
+        pooling_paid_fen: r.i64(4)?,
+    })
 }
 
 /// A person's medical personal account: id, balance and reservation.
