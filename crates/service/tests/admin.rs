@@ -349,8 +349,19 @@ fn agency_scenario(app: &App) {
         )),
         "AGENCY_NOT_FOUND"
     );
+    let public = |app: &App| -> Vec<String> {
+        let region = RegionCode::parse("511000").unwrap();
+        sscard_service::reference::agencies(app, Some(&region))
+            .unwrap()
+            .into_iter()
+            .map(|a| a.code)
+            .collect()
+    };
+    assert!(public(app).contains(&"NJ-DX2".to_string()));
     let a = agencies::set_active(app, &admin, "NJ-DX2", false).unwrap();
     assert!(!a.active);
+    // A closed agency leaves the public directory (portal, kiosk, API) at once.
+    assert!(!public(app).contains(&"NJ-DX2".to_string()));
     let staff_there = StaffInput {
         username: "dxclerk".into(),
         display_name: "东兴经办员".into(),
@@ -362,6 +373,7 @@ fn agency_scenario(app: &App) {
         "AGENCY_CLOSED"
     );
     agencies::set_active(app, &admin, "NJ-DX2", true).unwrap();
+    assert!(public(app).contains(&"NJ-DX2".to_string()));
     admin_staff::create(app, &admin, &staff_there).unwrap();
     let all = agencies::list(app, &admin).unwrap();
     assert_eq!(all.iter().find(|a| a.code == "NJ-DX2").unwrap().staff, 1);

@@ -51,13 +51,14 @@ fn agency(r: &Row) -> Result<AgencyRow> {
     })
 }
 
-/// Agencies, optionally only those whose region code starts with `region_prefix`
+/// Open agencies (a closed one is no longer listed), optionally only those whose region code
+/// starts with `region_prefix`
 /// (`511000` → Neijiang's city-level rows; `5110` → the city and its districts).
 pub fn list_agencies(tx: &mut dyn Tx, region_prefix: Option<&str>) -> Result<Vec<AgencyRow>> {
     let prefix = format!("{}%", region_prefix.unwrap_or(""));
     tx.query(
         "SELECT id, code, region_code, name, kind, phone, address FROM agencies
-         WHERE region_code LIKE $1 ORDER BY region_code, code",
+         WHERE region_code LIKE $1 AND active = TRUE ORDER BY region_code, code",
         params![prefix],
     )?
     .iter()
