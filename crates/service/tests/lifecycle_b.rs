@@ -1079,3 +1079,56 @@ fn after_issue_business_on_postgres() {
     };
     scenario(&url);
 }
+
+/// Temporary cards issued at the same moment at several counters get distinct numbers (on
+/// PostgreSQL two transactions used to read the same highest serial).
+fn concurrent_temporary_cards(url: &str) {
+    let env = setup(url);
+    let hs = env.holders("active", "", 24)[12..].to_vec();
+    for h in &hs {
+        env.set_status(&h.card_no, CardStatus::WrittenLoss);
+    }
+    let numbers: Vec<String> = std::thread::scope(|s| {
+        let running: Vec<_> = hs
+            .iter()
+            .map(|h| {
+                let app = env.app.clone();
+                s.spawn(move || {
+                    temporary::issue(
+                        &app,
+                        &clerk(),
+                        &TemporaryCardRequest {
+                            presented_doc_number: None,
+                            doc_number: h.doc.clone(),
+                            reason: "住院治疗".into(),
+                            proof_ref: format!("ZY-{}", h.person_id),
+                        },
+                    )
+                    .expect("a temporary card")
+                    .card
+                    .card_no
+                    .expect("a card number")
+                })
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut distinct = numbers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), hs.len(), "{numbers:?}");
+}
+
+#[test]
+fn concurrent_temporary_cards_on_sqlite() {
+    let (_dir, url) = sscard_testkit::sqlite_url();
+    concurrent_temporary_cards(&url);
+}
+
+#[test]
+fn concurrent_temporary_cards_on_postgres() {
+    let Some(url) = sscard_testkit::postgres_url() else {
+        return;
+    };
+    concurrent_temporary_cards(&url);
+}

@@ -183,8 +183,16 @@ pub fn set_card_batch(tx: &mut dyn Tx, card_id: i64, batch_id: i64) -> Result<()
     Ok(())
 }
 
-/// The highest card number serial (7 digits after the letter) in use for a region letter.
+/// The highest card number serial (7 digits after the letter) in use for a region letter, for
+/// numbering new cards: the calling transaction holds the numbering of that letter until it
+/// ends, so two transactions never hand out the same next number (on PostgreSQL a transaction
+/// advisory lock; SQLite has one writer anyway).
 pub fn max_card_serial(tx: &mut dyn Tx, letter: char) -> Result<u64> {
+    if tx.backend() == crate::Backend::Postgres {
+        // One lock key per letter, in a range of its own ("SSC" + the letter).
+        let key = 0x5353_4300_i64 + i64::from(u32::from(letter));
+        tx.execute("SELECT pg_advisory_xact_lock($1)", params![key])?;
+    }
     let row = tx.query_opt(
         "SELECT card_no FROM cards WHERE card_no LIKE $1 ORDER BY card_no DESC LIMIT 1",
         params![format!("{letter}%")],
