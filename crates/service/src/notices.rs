@@ -155,8 +155,15 @@ pub struct DeliveryReport {
     pub retried_later: u64,
 }
 
-/// Sends the notices that are due (at most `limit`). Failures are rescheduled with
-/// exponential back-off (1, 2, 4 … minutes, at most a day); nothing is ever lost.
+/// How long a server that took a notice to send has it to itself: another server (several
+/// may share one PostgreSQL database and each drain the outbox) passes it over meanwhile. A
+/// server that stops while sending leaves the notice to be sent again after this.
+const SEND_CLAIM: i64 = 10;
+
+/// Sends the notices that are due (at most `limit`). Each notice is claimed before it is sent,
+/// so that servers draining the outbox side by side never send one twice. Failures are
+/// rescheduled with exponential back-off (1, 2, 4 … minutes, at most a day); nothing is ever
+/// lost.
 pub fn deliver_due(
     app: &App,
     gateway: &dyn SmsGateway,
@@ -173,6 +180,18 @@ pub fn deliver_due(
     let mut report = DeliveryReport::default();
     for row in due {
         let (id, phone, text, attempts) = (row.i64(0)?, row.text(1)?, row.text(2)?, row.i64(3)?);
+        // Take it, unless another server did since it was read (PostgreSQL re-checks the
+        // condition on the locked row; SQLite has one writer).
+        let claimed = app.store().write(|tx| {
+            tx.execute(
+                "UPDATE notices SET next_attempt_at = $1
+                  WHERE id = $2 AND status = 'pending' AND next_attempt_at <= $3",
+                params![ts(now + Duration::minutes(SEND_CLAIM)), id, ts(now)],
+            )
+        })?;
+        if claimed != 1 {
+            continue;
+        }
         match gateway.send(&phone, &text) {
             Ok(()) => {
                 app.store().write(|tx| {

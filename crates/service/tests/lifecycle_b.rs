@@ -1048,6 +1048,43 @@ fn notices_scenario(env: &Env) {
     let r = notices::deliver_due(&later, &gw, 100).unwrap();
     assert_eq!((r.sent, r.retried_later), (1, 0));
     assert_eq!(pending(env), 0);
+
+    // Several servers draining the outbox at once send each notice once.
+    let cards: Vec<card_repo::CardRow> = env
+        .store
+        .read(|tx| {
+            tx.query(
+                "SELECT c.card_no FROM cards c JOIN persons p ON p.id = c.person_id
+                  WHERE c.card_no IS NOT NULL AND p.phone <> '' ORDER BY c.id LIMIT 30",
+                &[],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| env.card(&r.text(0).unwrap()))
+        .collect();
+    env.store
+        .write(|tx| {
+            for c in &cards {
+                notices::queue_for_card(tx, monday(), c, notices::Kind::CardReady)?;
+            }
+            Ok::<_, sscard_store::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(pending(env), 30);
+    let gw = Gateway {
+        down: AtomicBool::new(false),
+        sent: AtomicUsize::new(0),
+    };
+    let sent: u64 = std::thread::scope(|s| {
+        let servers: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| notices::deliver_due(&later, &gw, 100).unwrap().sent))
+            .collect();
+        servers.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert_eq!(sent, 30);
+    assert_eq!(gw.sent.load(Ordering::SeqCst), 30);
+    assert_eq!(pending(env), 0);
 }
 
 fn scenario(url: &str) {
