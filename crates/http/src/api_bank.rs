@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use serde::Deserialize;
 use sscard_service::bank::{self, BankCaller, BankCardView};
-use sscard_service::signing::SignedRequest;
 use sscard_service::{App, ServiceError};
 use utoipa::ToSchema;
 
@@ -17,53 +16,11 @@ use crate::AppState;
 use crate::api::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiPath;
+use crate::signed::Signed;
 
-/// What every bank request carries besides its body.
-struct Signed {
-    key_id: String,
-    timestamp: String,
-    nonce: String,
-    signature: String,
-    method: String,
-    path: String,
-    body: Bytes,
-}
-
-impl Signed {
-    fn new(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Signed {
-        let h = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        Signed {
-            key_id: h("x-key-id"),
-            timestamp: h("x-timestamp"),
-            nonce: h("x-nonce"),
-            signature: h("x-signature"),
-            method: method.as_str().to_string(),
-            path: uri.path().to_string(),
-            body,
-        }
-    }
-
-    fn authenticate(&self, app: &App) -> Result<BankCaller, ServiceError> {
-        bank::authenticate(
-            app,
-            &SignedRequest {
-                key_id: &self.key_id,
-                timestamp: &self.timestamp,
-                nonce: &self.nonce,
-                signature: &self.signature,
-                method: &self.method,
-                path: &self.path,
-                body: &self.body,
-            },
-        )
-    }
+/// Authenticates a bank's signed request.
+fn authenticate(signed: &Signed, app: &App) -> Result<BankCaller, ServiceError> {
+    bank::authenticate(app, &signed.request())
 }
 
 /// The body of a bank loss report (optional: `{}` or empty means a provisional loss).
@@ -107,7 +64,7 @@ pub async fn activate(
     let signed = Signed::new(&method, &uri, &headers, body);
     Ok(Json(
         blocking(&s.app, move |app| {
-            let bank = signed.authenticate(app)?;
+            let bank = authenticate(&signed, app)?;
             bank::activate(app, &bank, &card_no)
         })
         .await?,
@@ -142,7 +99,7 @@ pub async fn loss(
     let signed = Signed::new(&method, &uri, &headers, body);
     Ok(Json(
         blocking(&s.app, move |app| {
-            let bank = signed.authenticate(app)?;
+            let bank = authenticate(&signed, app)?;
             let req: BankLossDto = parse_body(&signed.body)?;
             bank::report_loss(app, &bank, &card_no, req.written)
         })
@@ -176,7 +133,7 @@ pub async fn unfreeze(
     let signed = Signed::new(&method, &uri, &headers, body);
     Ok(Json(
         blocking(&s.app, move |app| {
-            let bank = signed.authenticate(app)?;
+            let bank = authenticate(&signed, app)?;
             bank::unfreeze(app, &bank, &card_no)
         })
         .await?,
@@ -218,7 +175,7 @@ pub async fn batch_return(
     let signed = Signed::new(&method, &uri, &headers, body);
     Ok(Json(
         blocking(&s.app, move |app| {
-            let bank = signed.authenticate(app)?;
+            let bank = authenticate(&signed, app)?;
             let dto: BankReturnDto = parse_body(&signed.body)?;
             sscard_service::cards::batches::bank_return(
                 app,

@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use sscard_ivr::Lang;
 use sscard_ivr::session::{Hub, Turn};
 use sscard_service::phone::{self, IvrPlatform};
-use sscard_service::signing::SignedRequest;
 use sscard_service::{App, ErrorKind, ServiceError};
 use utoipa::ToSchema;
 
@@ -31,6 +30,7 @@ use crate::AppState;
 use crate::api::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiPath;
+use crate::signed::Signed;
 
 /// The calls of this process (a session lives in the process that started it).
 fn hub() -> &'static Hub {
@@ -38,50 +38,9 @@ fn hub() -> &'static Hub {
     HUB.get_or_init(Hub::default)
 }
 
-/// What a signed request carries besides its body.
-struct Signed {
-    key_id: String,
-    timestamp: String,
-    nonce: String,
-    signature: String,
-    method: String,
-    path: String,
-    body: Bytes,
-}
-
 impl Signed {
-    fn from_parts(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Signed {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_string())
-                .unwrap_or_default()
-        };
-        Signed {
-            key_id: header("x-key-id"),
-            timestamp: header("x-timestamp"),
-            nonce: header("x-nonce"),
-            signature: header("x-signature"),
-            method: method.as_str().to_string(),
-            path: uri.path().to_string(),
-            body,
-        }
-    }
-
     fn platform(&self, app: &App) -> Result<IvrPlatform, ServiceError> {
-        phone::authenticate_platform(
-            app,
-            &SignedRequest {
-                key_id: &self.key_id,
-                timestamp: &self.timestamp,
-                nonce: &self.nonce,
-                signature: &self.signature,
-                method: &self.method,
-                path: &self.path,
-                body: &self.body,
-            },
-        )
+        phone::authenticate_platform(app, &self.request())
     }
 
     /// The JSON body, or the default for an empty one.
@@ -209,7 +168,7 @@ pub async fn start_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IvrTurnDto>), ApiError> {
-    let signed = Signed::from_parts(&method, &uri, &headers, body);
+    let signed = Signed::new(&method, &uri, &headers, body);
     let turn = blocking(&s.app, move |app| {
         let platform = signed.platform(app)?;
         let req: StartCallDto = signed.json()?;
@@ -242,7 +201,7 @@ pub async fn send_keys(
     ApiPath(call_id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<IvrTurnDto>, ApiError> {
-    let signed = Signed::from_parts(&method, &uri, &headers, body);
+    let signed = Signed::new(&method, &uri, &headers, body);
     let turn = blocking(&s.app, move |app| {
         let platform = signed.platform(app)?;
         let req: KeysDto = signed.json()?;
@@ -274,7 +233,7 @@ pub async fn hang_up(
     ApiPath(call_id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<IvrTurnDto>, ApiError> {
-    let signed = Signed::from_parts(&method, &uri, &headers, body);
+    let signed = Signed::new(&method, &uri, &headers, body);
     let turn = blocking(&s.app, move |app| {
         let platform = signed.platform(app)?;
         hub().hangup(app, platform.id, &call_id)

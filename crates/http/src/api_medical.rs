@@ -14,13 +14,13 @@ use axum::http::{HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sscard_service::medical::{self, CallMeta, Institution};
-use sscard_service::signing::SignedRequest;
 use sscard_service::{App, ServiceError};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::blocking;
 use crate::error::{ApiError, ErrorBody};
+use crate::signed::Signed;
 
 /// The request envelope.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,50 +64,6 @@ fn bad(e: impl std::fmt::Display) -> ServiceError {
     ApiError::bad_request(e).0
 }
 
-/// The four signature headers of a request.
-struct SignatureHeaders {
-    key_id: String,
-    timestamp: String,
-    nonce: String,
-    signature: String,
-}
-
-impl SignatureHeaders {
-    fn of(headers: &HeaderMap) -> SignatureHeaders {
-        let h = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        SignatureHeaders {
-            key_id: h("x-key-id"),
-            timestamp: h("x-timestamp"),
-            nonce: h("x-nonce"),
-            signature: h("x-signature"),
-        }
-    }
-
-    fn request<'a>(
-        &'a self,
-        method: &'a Method,
-        uri: &'a Uri,
-        body: &'a [u8],
-    ) -> SignedRequest<'a> {
-        SignedRequest {
-            key_id: &self.key_id,
-            timestamp: &self.timestamp,
-            nonce: &self.nonce,
-            signature: &self.signature,
-            method: method.as_str(),
-            path: uri.path(),
-            body,
-        }
-    }
-}
-
 /// Checks the signature, then parses the envelope.
 fn open(
     app: &App,
@@ -117,8 +73,8 @@ fn open(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Call, ServiceError> {
-    let sig = SignatureHeaders::of(headers);
-    let institution = medical::authenticate(app, &sig.request(method, uri, body))?;
+    let signed = Signed::new(method, uri, headers, body.clone());
+    let institution = medical::authenticate(app, &signed.request())?;
     envelope(infno, institution, body)
 }
 
@@ -274,9 +230,8 @@ pub async fn settle(
     // the institution's key is cached, nothing here blocks, so the call is handed to the group
     // commit from this task and awaited, without a blocking thread per settlement.
     if medical::calls_run_in_background(&s.app) {
-        let sig = SignatureHeaders::of(&headers);
-        if let Some(auth) = medical::authenticate_cached(&s.app, &sig.request(&method, &uri, &body))
-        {
+        let signed = Signed::new(&method, &uri, &headers, body.clone());
+        if let Some(auth) = medical::authenticate_cached(&s.app, &signed.request()) {
             let (msgid, output) = async {
                 let call = envelope("2207", auth?, &body)?;
                 let msgid = call.meta.msg_id.clone();

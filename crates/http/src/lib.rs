@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod observe;
 pub mod pages;
 pub mod portal;
+mod signed;
 pub mod tls;
 
 use std::any::Any;
