@@ -705,6 +705,34 @@ async fn the_other_forms_reach_their_services() {
     let p = b.post(&format!("{path}/pin_reset"), &base).await;
     assert!(b.get(&p.location).await.has("密码已恢复为初始密码"));
 
+    // The online query password, reset at the counter after checking the ID.
+    assert!(
+        b.get(&path)
+            .await
+            .has("data-action=\"query_password_reset\"")
+    );
+    let p = b
+        .post(
+            &format!("{path}/query_password_reset"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("presented_doc_number", "11010519491231002X"),
+            ],
+        )
+        .await;
+    assert!(p.has("ID_MISMATCH"), "{}", p.body);
+    let p = b
+        .post(
+            &format!("{path}/query_password_reset"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("presented_doc_number", locked.id_number.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert!(b.get(&p.location).await.has("网上查询密码已恢复为初始密码"));
+
     // A temporary card while the regular card is lost in writing.
     let lost = sample(&s, "written_loss");
     let path = b.person_of(&lost.id_number).await;

@@ -23,6 +23,16 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("action.password", "修改密码", "Password changed"),
     ("action.pin_reset", "重置密码", "Reset the PIN"),
     ("action.pin_unlock", "密码解锁", "Unlock the PIN"),
+    (
+        "action.query_password_reset",
+        "重置网上查询密码",
+        "Reset the online query password",
+    ),
+    (
+        "hint.query_password_reset",
+        "核验本人身份证件后,查询密码恢复为初始密码并解除锁定;本人下次登录网上服务大厅时须修改。",
+        "After checking the holder's ID: the query password goes back to the initial one and is unlocked; the holder must change it at the next portal login.",
+    ),
     ("action.reissue", "补卡", "Reissue"),
     ("action.replace", "损坏换卡", "Replace a damaged card"),
     (

@@ -267,6 +267,21 @@ fn run(
             }
         }
         "pin_unlock" => pin::unlock(app, &actor, card_no, &doc)?,
+        "query_password_reset" => {
+            sscard_service::selfservice::auth::reset_query_password(
+                app,
+                &actor,
+                person.person_ref,
+                &doc,
+            )?;
+            out.info = Some(
+                m.pick(
+                    "网上查询密码已恢复为初始密码,本人下次登录时须修改。",
+                    "The online query password is back to the initial one; the holder must change it at the next login.",
+                )
+                .to_string(),
+            );
+        }
         "reissue" => {
             let r = reissue::reissue(
                 app,
