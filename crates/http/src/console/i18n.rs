@@ -28,11 +28,6 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "重置网上查询密码",
         "Reset the online query password",
     ),
-    (
-        "hint.query_password_reset",
-        "核验本人身份证件后,查询密码恢复为初始密码并解除锁定;本人下次登录网上服务大厅时须修改。",
-        "After checking the holder's ID: the query password goes back to the initial one and is unlocked; the holder must change it at the next portal login.",
-    ),
     ("action.reissue", "补卡", "Reissue"),
     ("action.replace", "损坏换卡", "Replace a damaged card"),
     (
@@ -398,6 +393,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     ("heir.recent", "近期账户明细", "Recent entries"),
     ("heir.title", "继承人查询结果", "Heir's statement"),
+    (
+        "hint.query_password_reset",
+        "核验本人身份证件后,查询密码恢复为初始密码并解除锁定;本人下次登录网上服务大厅时须修改。",
+        "After checking the holder's ID: the query password goes back to the initial one and is unlocked; the holder must change it at the next portal login.",
+    ),
     (
         "home.batches_hint",
         "建批次、下载开户文件、导入回盘",
