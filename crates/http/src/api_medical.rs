@@ -116,12 +116,17 @@ async fn run<T: Serialize + Send + 'static>(
         Ok((msgid, f(app, call)?))
     })
     .await?;
-    Ok(Json(Answer {
+    Ok(answer(infno, msgid, output))
+}
+
+/// A call's successful answer.
+fn answer<T>(infno: &str, msgid: String, output: T) -> Json<Answer<T>> {
+    Json(Answer {
         infcode: 0,
         infno: infno.into(),
         msgid,
         output,
-    }))
+    })
 }
 
 /// 9001 sign-in: the operator's sign number for today (the same one when already signed in).
@@ -240,12 +245,7 @@ pub async fn settle(
                 Ok::<_, ServiceError>((msgid, pending.await?))
             }
             .await?;
-            return Ok(Json(Answer {
-                infcode: 0,
-                infno: "2207".into(),
-                msgid,
-                output,
-            }));
+            return Ok(answer("2207", msgid, output));
         }
     }
     run(s, "2207", method, uri, headers, body, |app, c| {

@@ -7,9 +7,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::NaiveDate;
-use common::{Reply, send};
+use common::{Reply, SignedCall, send};
 use sscard_service::demo::{self, DemoOptions, DemoSamples, SampleBank};
-use sscard_service::signing;
 use sscard_service::{App, AppConfig};
 
 fn demo_app() -> (tempfile::TempDir, App, DemoSamples) {
@@ -56,31 +55,17 @@ impl<'a> Call<'a> {
     }
 
     async fn send(&self, r: &Router) -> Reply {
-        let ts = self.ts.to_string();
-        let signed_body = if self.tamper {
-            format!("{} ", self.body)
-        } else {
-            self.body.clone()
+        let call = SignedCall {
+            key_id: &self.bank.key_id,
+            secret: &self.bank.secret,
+            method: "POST",
+            path: &self.path,
+            timestamp: self.ts,
+            nonce: &self.nonce,
+            body: &self.body,
+            tamper: self.tamper,
         };
-        let sig = signing::sign(
-            &self.bank.secret,
-            "POST",
-            &self.path,
-            &ts,
-            &self.nonce,
-            signed_body.as_bytes(),
-        );
-        let req = Request::builder()
-            .method("POST")
-            .uri(&self.path)
-            .header("content-type", "application/json")
-            .header("x-key-id", &self.bank.key_id)
-            .header("x-timestamp", ts)
-            .header("x-nonce", &self.nonce)
-            .header("x-signature", sig)
-            .body(Body::from(self.body.clone()))
-            .unwrap();
-        send(r, req).await
+        send(r, call.request()).await
     }
 }
 

@@ -7,15 +7,13 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::NaiveDate;
-use common::{Reply, send};
+use common::{Reply, SignedCall, send};
 use sscard_domain::Money;
 use sscard_service::audit::{Actor, Channel};
 use sscard_service::demo::{self, DemoOptions, SampleCardholder};
 use sscard_service::phone::{self, PlatformCredentials};
-use sscard_service::signing;
 use sscard_service::{App, AppConfig};
 
 fn demo_app() -> (tempfile::TempDir, App, Vec<SampleCardholder>) {
@@ -53,19 +51,17 @@ async fn signed(
     body: &str,
     nonce: &str,
 ) -> Reply {
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let sig = signing::sign(&p.secret, method, path, &ts, nonce, body.as_bytes());
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("x-key-id", &p.key_id)
-        .header("x-timestamp", ts)
-        .header("x-nonce", nonce)
-        .header("x-signature", sig)
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    send(r, req).await
+    let call = SignedCall {
+        key_id: &p.key_id,
+        secret: &p.secret,
+        method,
+        path,
+        timestamp: chrono::Utc::now().timestamp(),
+        nonce,
+        body,
+        tamper: false,
+    };
+    send(r, call.request()).await
 }
 
 fn ids(v: &serde_json::Value) -> Vec<String> {

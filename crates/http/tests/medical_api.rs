@@ -8,10 +8,9 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Demo, Reply, send};
+use common::{Demo, Reply, SignedCall, send};
 use serde_json::{Value, json};
 use sscard_service::demo::{DemoSamples, SampleInstitution, SettleCardholder};
-use sscard_service::signing;
 
 static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -57,30 +56,17 @@ impl<'a> Call<'a> {
 
     fn request(&self) -> Request<Body> {
         let path = format!("/api/v1/medical/{}", self.infno);
-        let ts = self.ts.to_string();
-        let signed = if self.tamper {
-            format!("{} ", self.body)
-        } else {
-            self.body.clone()
-        };
-        let sig = signing::sign(
-            &self.inst.secret,
-            "POST",
-            &path,
-            &ts,
-            &self.nonce,
-            signed.as_bytes(),
-        );
-        Request::builder()
-            .method("POST")
-            .uri(&path)
-            .header("content-type", "application/json")
-            .header("x-key-id", &self.inst.key_id)
-            .header("x-timestamp", ts)
-            .header("x-nonce", &self.nonce)
-            .header("x-signature", sig)
-            .body(Body::from(self.body.clone()))
-            .unwrap()
+        SignedCall {
+            key_id: &self.inst.key_id,
+            secret: &self.inst.secret,
+            method: "POST",
+            path: &path,
+            timestamp: self.ts,
+            nonce: &self.nonce,
+            body: &self.body,
+            tamper: self.tamper,
+        }
+        .request()
     }
 
     async fn send(&self, r: &Router) -> Reply {

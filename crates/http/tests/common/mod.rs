@@ -204,3 +204,47 @@ pub fn expect(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(reply.error_code(), code);
 }
+
+/// A request to one of the signed APIs (banks, institutions, 12333 platforms), signed with
+/// `secret` as `sscard_service::signing` expects.
+pub struct SignedCall<'a> {
+    pub key_id: &'a str,
+    pub secret: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    /// Unix seconds.
+    pub timestamp: i64,
+    pub nonce: &'a str,
+    pub body: &'a str,
+    /// Sign another body than the one sent (a tampered request).
+    pub tamper: bool,
+}
+
+impl SignedCall<'_> {
+    pub fn request(&self) -> Request<Body> {
+        let ts = self.timestamp.to_string();
+        let signed_body = if self.tamper {
+            format!("{} ", self.body)
+        } else {
+            self.body.to_string()
+        };
+        let sig = sscard_service::signing::sign(
+            self.secret,
+            self.method,
+            self.path,
+            &ts,
+            self.nonce,
+            signed_body.as_bytes(),
+        );
+        Request::builder()
+            .method(self.method)
+            .uri(self.path)
+            .header("content-type", "application/json")
+            .header("x-key-id", self.key_id)
+            .header("x-timestamp", ts)
+            .header("x-nonce", self.nonce)
+            .header("x-signature", sig)
+            .body(Body::from(self.body.to_string()))
+            .unwrap()
+    }
+}
