@@ -172,6 +172,9 @@ pub fn serve(
         .thread_name("sscard-worker")
         .build()
         .context("cannot start the async runtime")?;
+    // The last reference to the store must go after the runtime has stopped: PostgreSQL's
+    // pooled clients block on their own runtime when they close, which panics on a worker.
+    let keep = app.clone();
     rt.block_on(async move {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
@@ -208,6 +211,7 @@ pub fn serve(
         }
     })?;
     rt.shutdown_timeout(Duration::from_secs(5));
+    drop(keep);
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -157,6 +157,8 @@ pub fn run(cmd: IvrCommand) -> Result<ExitCode> {
                 ..Default::default()
             };
             let rt = runtime()?;
+            // Dropped after the runtime stops (see `commands::serve`).
+            let keep = app.clone();
             rt.block_on(async move {
                 use tokio::signal::unix::{SignalKind, signal};
                 let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
@@ -180,6 +182,7 @@ pub fn run(cmd: IvrCommand) -> Result<ExitCode> {
                     .map_err(|e| anyhow!("FastAGI server failed: {e}"))
             })?;
             rt.shutdown_timeout(Duration::from_secs(5));
+            drop(keep);
             Ok(ExitCode::SUCCESS)
         }
         IvrCommand::Prompts(a) => {

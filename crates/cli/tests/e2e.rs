@@ -199,6 +199,27 @@ fn serve_answers_and_stops_on_sigterm() {
     assert!(all.contains("shutting down"), "{all}");
 }
 
+/// On PostgreSQL the pool's clients close by blocking on their own runtime: the server used to
+/// panic (and abort) when the last reference to the store went away on an async worker.
+#[test]
+fn serve_on_postgres_stops_cleanly_on_sigterm() {
+    let Some(url) = sscard_testkit::postgres_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--db", &url, "--listen", "127.0.0.1:0"]);
+    let (status, body) = http_get(&server.addr, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http_get(&server.addr, "/api/v1/regions/511000");
+    assert_eq!(status, 200, "{body}");
+    let exit = server.terminate();
+    let rest: Vec<String> = server.lines.try_iter().collect();
+    let all = rest.join("\n");
+    assert!(exit.success(), "exit status {exit}: {all}");
+    assert!(!all.contains("panic"), "{all}");
+    assert!(all.contains("stopped"), "{all}");
+}
+
 #[test]
 fn a_second_server_on_the_same_port_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
