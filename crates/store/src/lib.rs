@@ -129,6 +129,14 @@ pub(crate) trait Db: Send + Sync {
         write: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
     ) -> Result<()>;
+    /// Runs `f` without an explicit transaction: on PostgreSQL each statement commits on its
+    /// own (one round trip each, no BEGIN/COMMIT); the default runs `f` in a write transaction.
+    fn run_autocommit(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
+    ) -> Result<()> {
+        self.run(true, f)
+    }
     /// Hands one caller's job to a write transaction that the backend may share with other
     /// callers' jobs (group commit); `done` learns the outcome once the job's effects are
     /// durable, or the error that prevented the commit. By default each job has its own
@@ -285,6 +293,34 @@ impl Store {
             (Err(e), _) => Err(E::from(e)),
             (Ok(()), None) => Err(E::from(StoreError::Db(
                 "transaction closure did not run".into(),
+            ))),
+        }
+    }
+
+    /// Runs `f`'s statements each as its own transaction where the backend allows it
+    /// (PostgreSQL: no BEGIN/COMMIT round trips; a failed statement changes nothing and the
+    /// earlier ones stay committed). On SQLite `f` runs in one write transaction. For work
+    /// that is correct statement by statement: reads whose results a later statement checks
+    /// again, or a single statement that does everything.
+    pub fn autocommit<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let mut f = Some(f);
+        let mut out: Option<std::result::Result<R, E>> = None;
+        let res = self.db.run_autocommit(&mut |tx| {
+            let f = f.take().ok_or(TxAbort)?;
+            let r = f(tx);
+            let ok = r.is_ok();
+            out = Some(r);
+            if ok { Ok(()) } else { Err(TxAbort) }
+        });
+        match (res, out) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(r)) => r,
+            (Err(e), _) => Err(E::from(e)),
+            (Ok(()), None) => Err(E::from(StoreError::Db(
+                "autocommit closure did not run".into(),
             ))),
         }
     }

@@ -69,6 +69,11 @@ const SQLITE: &[Migration] = &[
         name: "settle_path",
         sql: include_str!("../migrations/sqlite/0010_settle_path.sql"),
     },
+    Migration {
+        version: 11,
+        name: "settle_statement",
+        sql: include_str!("../migrations/sqlite/0011_settle_statement.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -121,6 +126,11 @@ const POSTGRES: &[Migration] = &[
         version: 10,
         name: "settle_path",
         sql: include_str!("../migrations/postgres/0010_settle_path.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "settle_statement",
+        sql: include_str!("../migrations/postgres/0011_settle_statement.sql"),
     },
 ];
 

@@ -123,27 +123,58 @@ impl Db for PgDb {
         }
         let tx = builder.start().map_err(map_err)?;
         let mut ptx = PgTx {
-            tx: Some(tx),
+            tx: Some(Target::Tx(tx)),
             statements,
         };
         match f(&mut ptx) {
-            Ok(()) => ptx
-                .tx
-                .take()
-                .map(|t| t.commit().map_err(map_err))
-                .unwrap_or(Ok(())),
+            Ok(()) => match ptx.tx.take() {
+                Some(Target::Tx(t)) => t.commit().map_err(map_err),
+                _ => Ok(()),
+            },
             Err(TxAbort) => Err(StoreError::Db("rolled back".into())),
         }
     }
+
+    fn run_autocommit(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
+    ) -> Result<()> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let PgConn { client, statements } = &mut *conn;
+        let mut ptx = PgTx {
+            tx: Some(Target::Auto(client)),
+            statements,
+        };
+        f(&mut ptx).map_err(|TxAbort| StoreError::Db("stopped".into()))
+    }
+}
+
+/// Where a [`PgTx`] sends its statements: an open transaction, or the connection itself (each
+/// statement then commits on its own).
+enum Target<'a> {
+    Tx(postgres::Transaction<'a>),
+    Auto(&'a mut Client),
+}
+
+macro_rules! on_target {
+    ($t:expr, $c:ident => $body:expr) => {
+        match $t {
+            Target::Tx($c) => $body,
+            Target::Auto($c) => $body,
+        }
+    };
 }
 
 struct PgTx<'a> {
-    tx: Option<postgres::Transaction<'a>>,
+    tx: Option<Target<'a>>,
     statements: &'a mut HashMap<String, Statement>,
 }
 
 impl<'a> PgTx<'a> {
-    fn tx(&mut self) -> Result<&mut postgres::Transaction<'a>> {
+    fn tx(&mut self) -> Result<&mut Target<'a>> {
         self.tx
             .as_mut()
             .ok_or_else(|| StoreError::Db("transaction already finished".into()))
@@ -154,11 +185,8 @@ impl<'a> PgTx<'a> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let tx = self
-            .tx
-            .as_mut()
-            .ok_or_else(|| StoreError::Db("transaction already finished".into()))?;
-        let stmt = tx.prepare(sql).map_err(map_err)?;
+        let tx = self.tx()?;
+        let stmt = on_target!(tx, c => c.prepare(sql)).map_err(map_err)?;
         if self.statements.len() >= MAX_STATEMENTS {
             self.statements.clear();
         }
@@ -271,7 +299,7 @@ impl Tx for PgTx<'_> {
         if params.is_empty() {
             // Unparameterised statements (DDL, scripts, savepoints) go through the simple
             // protocol. A schema change may invalidate prepared statements: forget them.
-            self.tx()?.batch_execute(sql).map_err(map_err)?;
+            on_target!(self.tx()?, c => c.batch_execute(sql)).map_err(map_err)?;
             let head = sql.trim_start().get(..6).unwrap_or("").to_ascii_uppercase();
             if matches!(head.as_str(), "CREATE" | "ALTER " | "DROP T" | "DROP I") {
                 self.statements.clear();
@@ -281,14 +309,14 @@ impl Tx for PgTx<'_> {
         let stmt = self.statement(sql)?;
         let ps: Vec<P<'_>> = params.iter().map(P).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.tx()?.execute(&stmt, &refs).map_err(map_err)
+        on_target!(self.tx()?, c => c.execute(&stmt, &refs)).map_err(map_err)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let stmt = self.statement(sql)?;
         let ps: Vec<P<'_>> = params.iter().map(P).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self.tx()?.query(&stmt, &refs).map_err(map_err)?;
+        let rows = on_target!(self.tx()?, c => c.query(&stmt, &refs)).map_err(map_err)?;
         rows.iter().map(read_row).collect()
     }
 
@@ -300,7 +328,7 @@ impl Tx for PgTx<'_> {
     ) -> Result<u64> {
         let tx = self.tx()?;
         let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
-        let mut writer = tx.copy_in(&sql).map_err(map_err)?;
+        let mut writer = on_target!(tx, c => c.copy_in(&sql)).map_err(map_err)?;
         let mut buf = String::with_capacity(1 << 16);
         let mut n = 0u64;
         for row in rows {
@@ -332,7 +360,7 @@ impl Tx for PgTx<'_> {
                 "SELECT setval(pg_get_serial_sequence('{t}', 'id'), \
                  COALESCE((SELECT max(id) FROM {t}), 0) + 1, false)"
             );
-            self.tx()?.batch_execute(&sql).map_err(map_err)?;
+            on_target!(self.tx()?, c => c.batch_execute(&sql)).map_err(map_err)?;
         }
         Ok(())
     }

@@ -293,6 +293,31 @@ fn run_in(
     }
 }
 
+/// Whether the `$n` placeholders of `sql` first appear in the order 1, 2, 3…: SQLite numbers
+/// `$`-named parameters by first appearance, and values are bound by position, so a statement
+/// that used `$2` before `$1` would bind them swapped (PostgreSQL reads the numbers).
+fn placeholders_ascend(sql: &str) -> bool {
+    let mut next = 1u32;
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits > 0 {
+                let n: u32 = sql[i + 1..i + 1 + digits].parse().unwrap_or(0);
+                if n == next {
+                    next += 1;
+                } else if n > next {
+                    return false;
+                }
+                i += digits;
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Runs a parameterless statement through the statement cache (no re-parsing per use).
 fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
@@ -531,6 +556,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        debug_assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
         if stmt.readonly() && stmt.column_count() > 0 {
             // A SELECT run for its side effects (pg-style helpers): step through it.
@@ -547,6 +573,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        debug_assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
         let ncol = stmt.column_count();
         let mut rows = stmt
@@ -709,4 +736,19 @@ pub(crate) fn restore(backup: &std::path::Path, target: &str) -> Result<()> {
         )));
     }
     copy_database(&src, std::path::Path::new(target), true)
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::placeholders_ascend;
+
+    #[test]
+    fn placeholders_must_first_appear_in_order() {
+        assert!(placeholders_ascend("SELECT 1"));
+        assert!(placeholders_ascend("SELECT $1, $2, $1, $3"));
+        assert!(!placeholders_ascend("SELECT $2, $1"));
+        assert!(!placeholders_ascend("SELECT $1, $3, $2"));
+        // Dollar-quoted text is not a placeholder.
+        assert!(placeholders_ascend("SELECT '$' || $1"));
+    }
 }

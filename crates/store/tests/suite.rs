@@ -431,3 +431,233 @@ fn grouped_writes_keep_each_callers_outcome() {
         assert_eq!(kept.len(), 16 * 25 + 1);
     });
 }
+
+/// Settlements prepared from a context read earlier are written (one statement for a whole
+/// batch on PostgreSQL) only while that context still holds; otherwise nothing of them is.
+#[test]
+fn prepared_settlements_are_written_only_while_their_context_holds() {
+    use repo::medical::{self as med, SettlementItem};
+    on_both(|s| {
+        seed_region(s);
+        let p = add_person(s, "11010519491231002X");
+        let q = add_person(s, "440524188001010014");
+        insert_card(s, p, "active", "A00000001").unwrap();
+        insert_card(s, q, "active", "A00000002").unwrap();
+        let ts = repo::ts(now());
+        let ids = s
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO institutions (code, name, kind, level, region_code, address,
+                         phone, key_id, api_secret)
+                     VALUES ('H001', '内江市第一人民医院', 'hospital', 3, '511000', '内江',
+                         '0832', 'k-h001', 's')",
+                    &[],
+                )?;
+                let inst = tx.query_i64("SELECT id FROM institutions WHERE code = 'H001'", &[])?;
+                let card_p =
+                    tx.query_i64("SELECT id FROM cards WHERE person_id = $1", params![p])?;
+                let card_q =
+                    tx.query_i64("SELECT id FROM cards WHERE person_id = $1", params![q])?;
+                let income =
+                    ledger::open_account(tx, "contribution_income", None, None, "511000", &ts)?;
+                let mut accounts = Vec::new();
+                for (n, person) in [p, q].into_iter().enumerate() {
+                    let a = ledger::open_account(
+                        tx,
+                        "medical_personal",
+                        Some(person),
+                        None,
+                        "511000",
+                        &ts,
+                    )?;
+                    let id = format!("c{n}");
+                    ledger::post_transfer(
+                        tx,
+                        &ledger::NewTransfer {
+                            client_id: &id,
+                            debit_account: income,
+                            credit_account: a,
+                            amount_fen: 10_000,
+                            kind: "contribution",
+                            reason_code: "",
+                            memo: "",
+                            now: &ts,
+                        },
+                    )?;
+                    accounts.push(a);
+                }
+                let clearing =
+                    ledger::lane_account(tx, "institution_clearing", Some(inst), "511000", 3, &ts)?;
+                let fund = ledger::lane_account(tx, "pooling_fund", None, "511000", 3, &ts)?;
+                Ok::<_, StoreError>((inst, card_p, card_q, accounts, clearing, fund))
+            })
+            .unwrap();
+        let (inst, card_p, card_q, accounts, clearing, fund) = ids;
+        let (acc_p, acc_q) = (accounts[0], accounts[1]);
+        let figures = |person: i64| {
+            s.read(|tx| med::holder_figures(tx, person, "2026-01-01"))
+                .unwrap()
+        };
+        let item = |msg: &str, nonce: &str, person: i64, card: i64| {
+            let f = figures(person);
+            let (account, balance, reserved) = f.account.unwrap();
+            SettlementItem {
+                key_id: "k-h001".into(),
+                nonce: nonce.into(),
+                at: "2026-11-21T08:00:00.000Z".into(),
+                card_id: Some(card),
+                card_status: Some("active".into()),
+                person_id: person,
+                year_start: "2026-01-01".into(),
+                account: Some(account),
+                balance: Some(balance),
+                reserved: Some(reserved),
+                deductible_used: f.deductible_used_fen,
+                pooling_paid: f.pooling_paid_fen,
+                msg_id: msg.into(),
+                institution_id: inst,
+                region_code: "511000".into(),
+                sign_no: "S1".into(),
+                operator: "op".into(),
+                request_hash: "h".into(),
+                via: "card".into(),
+                total: 5_000,
+                self_pay: 0,
+                deductible: 1_000,
+                pooling: 3_000,
+                personal: 1_000,
+                cash: 0,
+                items_json: "[]".into(),
+                settle_day: "2026-11-21".into(),
+                clearing,
+                fund: Some(fund),
+            }
+        };
+        let commit =
+            |items: &[SettlementItem]| s.autocommit(|tx| med::commit_settlements(tx, items));
+        let count = |sql: &str| s.read(|tx| tx.query_i64(sql, &[])).unwrap();
+        let bal = |a: i64| {
+            s.read(|tx| tx.query_i64("SELECT balance_fen FROM accounts WHERE id = $1", params![a]))
+                .unwrap()
+        };
+        let settled = || count("SELECT count(*) FROM med_settlements");
+
+        // One item: written with its transfers, balances and nonce.
+        let first = item("m1", "n1", p, card_p);
+        let got = commit(std::slice::from_ref(&first)).unwrap();
+        let id = got[0].expect("written");
+        let row = s
+            .write(|tx| med::settlement_by_msg(tx, inst, "m1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.id, row.personal_fen, row.pooling_fen),
+            (id, 1_000, 3_000)
+        );
+        assert_eq!(
+            (bal(acc_p), bal(clearing), bal(fund)),
+            (9_000, 4_000, -3_000)
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM transfers WHERE client_id LIKE 'med-%'"),
+            2
+        );
+
+        // The same figures again are stale now: nothing written, not even the nonce.
+        let mut stale = first.clone();
+        stale.msg_id = "m2".into();
+        stale.nonce = "n2".into();
+        assert_eq!(commit(&[stale]).unwrap(), vec![None]);
+        assert_eq!(settled(), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM api_nonces WHERE nonce = 'n2'"),
+            0
+        );
+        // A used nonce: nothing written.
+        assert_eq!(commit(&[item("m2", "n1", p, card_p)]).unwrap(), vec![None]);
+        // The card reported lost meanwhile: nothing written.
+        let before_loss = item("m2", "n2", p, card_p);
+        s.write(|tx| {
+            tx.execute(
+                "UPDATE cards SET status = 'temporary_loss' WHERE id = $1",
+                params![card_p],
+            )
+        })
+        .unwrap();
+        assert_eq!(
+            commit(std::slice::from_ref(&before_loss)).unwrap(),
+            vec![None]
+        );
+        s.write(|tx| {
+            tx.execute(
+                "UPDATE cards SET status = 'active' WHERE id = $1",
+                params![card_p],
+            )
+        })
+        .unwrap();
+        assert_eq!(settled(), 1);
+
+        // A batch: two for p (only the first counts: the second was computed from figures the
+        // first changes), one reusing the first's nonce, one for q.
+        let batch = [
+            item("m2", "n2", p, card_p),
+            item("m3", "n3", p, card_p),
+            item("m4", "n2", q, card_q),
+            item("m5", "n5", q, card_q),
+        ];
+        let got = commit(&batch).unwrap();
+        assert!(got[0].is_some() && got[3].is_some(), "{got:?}");
+        assert_eq!((got[1], got[2]), (None, None));
+        assert!(got[3] > got[0]);
+        assert_eq!(settled(), 3);
+        assert_eq!((bal(acc_p), bal(acc_q)), (8_000, 9_000));
+        assert_eq!((bal(clearing), bal(fund)), (12_000, -9_000));
+        assert_eq!(
+            count("SELECT count(*) FROM api_nonces WHERE nonce = 'n3'"),
+            0
+        );
+        assert_eq!(count("SELECT count(*) FROM api_nonces"), 3);
+        // The one left out goes through once recomputed.
+        assert!(commit(&[item("m3", "n3", p, card_p)]).unwrap()[0].is_some());
+        assert_eq!(bal(acc_p), 7_000);
+
+        // A refused write fails the whole batch and leaves nothing behind: a message id taken,
+        // or more than an account holds.
+        let taken = [item("m6", "n6", q, card_q), item("m1", "n7", p, card_p)];
+        assert!(commit(&taken).is_err());
+        let mut over = item("m6", "n6", q, card_q);
+        over.personal = 9_001;
+        assert!(commit(&[over]).is_err());
+        assert_eq!(settled(), 4);
+        assert_eq!(
+            count("SELECT count(*) FROM api_nonces WHERE nonce IN ('n6', 'n7')"),
+            0
+        );
+        assert_eq!((bal(acc_p), bal(acc_q)), (7_000, 9_000));
+
+        // The context in one statement: card, holder, figures, whether the message id is used.
+        let ctx = s
+            .read(|tx| med::settle_context(tx, inst, "m1", "A00000001", "2026-01-01"))
+            .unwrap()
+            .expect("card found");
+        assert!(ctx.msg_seen);
+        assert_eq!((ctx.card.id, ctx.person.id), (card_p, p));
+        assert_eq!(ctx.figures, figures(p));
+        let ctx = s
+            .read(|tx| med::settle_context(tx, inst, "m9", "A00000002", "2026-01-01"))
+            .unwrap()
+            .unwrap();
+        assert!(!ctx.msg_seen);
+        assert_eq!(ctx.person.id, q);
+        assert!(
+            s.read(|tx| med::settle_context(tx, inst, "m9", "A00000009", "2026-01-01"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.read(|tx| ledger::check_invariants(tx))
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

@@ -128,12 +128,11 @@ fn admit(
     })
 }
 
-/// Records the call's nonce inside its transaction (and, every so often, forgets the key's
-/// nonces too old to matter). Errors: `NONCE_REUSED`.
-pub(crate) fn consume_nonce(
+/// Every 256th call, forgets the nonces too old to matter (their timestamps can no longer be
+/// fresh), whichever key used them.
+pub(crate) fn forget_old_nonces_now_and_then(
     app: &App,
     tx: &mut dyn Tx,
-    inst: &Institution,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let calls = app
@@ -144,6 +143,18 @@ pub(crate) fn consume_nonce(
         let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
         repo::forget_nonces(tx, &forget_before)?;
     }
+    Ok(())
+}
+
+/// Records the call's nonce inside its transaction (and, every so often, forgets the key's
+/// nonces too old to matter). Errors: `NONCE_REUSED`.
+pub(crate) fn consume_nonce(
+    app: &App,
+    tx: &mut dyn Tx,
+    inst: &Institution,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    forget_old_nonces_now_and_then(app, tx, now)?;
     if repo::insert_nonce(tx, &inst.key_id, &inst.nonce, &ts(now))? {
         Ok(())
     } else {

@@ -29,9 +29,20 @@ pub struct Cache {
     signs: Mutex<HashMap<String, (i64, String)>>,
     /// Calls since the last sweep of old nonces.
     pub(crate) calls: std::sync::atomic::AtomicU64,
+    /// The queue to the writer of prepared settlements (PostgreSQL), once started.
+    writer: std::sync::OnceLock<super::batch::Queue>,
 }
 
 impl Cache {
+    /// The queue to the settlement writer on `store`, started on first use.
+    pub(crate) fn writer(&self, store: &sscard_store::Store) -> Option<&super::batch::Queue> {
+        if let Some(q) = self.writer.get() {
+            return Some(q);
+        }
+        let queue = super::batch::start(store.clone()).ok()?;
+        Some(self.writer.get_or_init(|| queue))
+    }
+
     pub(crate) fn institution(&self, key_id: &str) -> Option<InstitutionAuth> {
         let map = self.institutions.lock().ok()?;
         map.get(key_id)

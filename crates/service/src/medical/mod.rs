@@ -28,6 +28,7 @@
 //! every channel. The electronic card's QR code ([`crate::ecard`]) stands in for card + PIN.
 
 pub mod auth;
+mod batch;
 pub mod cache;
 mod settle;
 pub mod verify;
@@ -348,14 +349,8 @@ pub(crate) fn resolve(
     }
     let (card, via) = match cred.mdtrt_cert_type {
         CertType::Card => {
-            let card = card_repo::card_for_update_by_no(tx, &no.to_ascii_uppercase())?
-                .ok_or_else(no_card)?;
-            let sn = cred.card_sn.as_deref().map(str::trim).unwrap_or("");
-            if sn.is_empty() || card.card_id.as_deref() != Some(sn) {
-                return Err(no_card());
-            }
-            check_card_usable(&card, today)?;
-            (Some(card), "card")
+            let card = card_repo::card_for_update_by_no(tx, &no.to_ascii_uppercase())?;
+            (Some(physical_card(card, cred, today)?), "card")
         }
         CertType::Ecard => {
             let (_, card) = crate::ecard::check_token(app, tx, no, now, consume_ecard)?;
@@ -376,6 +371,37 @@ pub(crate) fn resolve(
     let card = card.expect("card set above");
     let person = repo::insured_person(tx, card.person_id)?.ok_or_else(no_insured)?;
     finish_person(person, Some(card), via)
+}
+
+/// The card a physical-card credential names, when it is usable: the number must exist and
+/// the identifier (`card_sn`) match.
+fn physical_card(
+    card: Option<card_repo::CardRow>,
+    cred: &Credential,
+    today: &str,
+) -> Result<card_repo::CardRow, ServiceError> {
+    let card = card.ok_or_else(no_card)?;
+    let sn = cred.card_sn.as_deref().map(str::trim).unwrap_or("");
+    if sn.is_empty() || card.card_id.as_deref() != Some(sn) {
+        return Err(no_card());
+    }
+    check_card_usable(&card, today)?;
+    Ok(card)
+}
+
+/// [`resolve`] for a physical card whose row and holder were read already (without locks, by
+/// work that checks the card again when it writes: the one-statement settlement).
+pub(crate) fn resolve_card_read(
+    card: card_repo::CardRow,
+    person: InsuredPerson,
+    cred: &Credential,
+    today: &str,
+) -> Result<Resolved, ServiceError> {
+    if cred.mdtrt_cert_type != CertType::Card || card.person_id != person.id {
+        return Err(no_card());
+    }
+    let card = physical_card(Some(card), cred, today)?;
+    finish_person(person, Some(card), "card")
 }
 
 fn finish_person(

@@ -27,12 +27,30 @@ type Work<T> = Result<Result<T, ServiceError>, ServiceError>;
 /// (from an async task, without holding a thread, when the store commits in the background:
 /// see [`sscard_store::Store::grouped_in_background`]).
 #[must_use = "a call reports its outcome only when waited for or awaited"]
-pub struct PendingCall<T>(GroupedWrite<Result<T, ServiceError>, ServiceError>);
+pub struct PendingCall<T>(Pending<T>);
+
+enum Pending<T> {
+    Grouped(GroupedWrite<Result<T, ServiceError>, ServiceError>),
+    /// Already done (committed on the calling thread).
+    Done(Option<Result<T, ServiceError>>),
+}
+
+// The outcome is only ever moved out, never pinned.
+impl<T> Unpin for PendingCall<T> {}
 
 impl<T> PendingCall<T> {
     /// Blocks until the call's commit is durable.
     pub fn wait(self) -> Result<T, ServiceError> {
-        self.0.wait()?
+        match self.0 {
+            Pending::Grouped(g) => g.wait()?,
+            Pending::Done(r) => {
+                r.unwrap_or_else(|| Err(ServiceError::internal("call awaited twice")))
+            }
+        }
+    }
+
+    fn done(r: Result<T, ServiceError>) -> Self {
+        PendingCall(Pending::Done(Some(r)))
     }
 }
 
@@ -40,10 +58,16 @@ impl<T> std::future::Future for PendingCall<T> {
     type Output = Result<T, ServiceError>;
 
     fn poll(
-        mut self: std::pin::Pin<&mut Self>,
+        self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r?)
+        match &mut self.get_mut().0 {
+            Pending::Grouped(g) => std::pin::Pin::new(g).poll(cx).map(|r| r?),
+            Pending::Done(r) => std::task::Poll::Ready(
+                r.take()
+                    .unwrap_or_else(|| Err(ServiceError::internal("call awaited twice"))),
+            ),
+        }
     }
 }
 
@@ -64,23 +88,25 @@ where
     let now = app.now();
     let inst = inst.clone();
     let app = app.clone();
-    PendingCall(app.clone().store().submit_grouped(move |tx| -> Work<T> {
-        if let Err(e) = consume_nonce(&app, tx, &inst, now) {
-            return Ok(Err(e));
-        }
-        tx.execute("SAVEPOINT medical_call", &[])?;
-        match work(tx, now) {
-            Ok(answer) => {
-                tx.execute("RELEASE SAVEPOINT medical_call", &[])?;
-                Ok(answer)
+    PendingCall(Pending::Grouped(app.clone().store().submit_grouped(
+        move |tx| -> Work<T> {
+            if let Err(e) = consume_nonce(&app, tx, &inst, now) {
+                return Ok(Err(e));
             }
-            Err(e) => {
-                tx.execute("ROLLBACK TO SAVEPOINT medical_call", &[])?;
-                tx.execute("RELEASE SAVEPOINT medical_call", &[])?;
-                Ok(Err(e))
+            tx.execute("SAVEPOINT medical_call", &[])?;
+            match work(tx, now) {
+                Ok(answer) => {
+                    tx.execute("RELEASE SAVEPOINT medical_call", &[])?;
+                    Ok(answer)
+                }
+                Err(e) => {
+                    tx.execute("ROLLBACK TO SAVEPOINT medical_call", &[])?;
+                    tx.execute("RELEASE SAVEPOINT medical_call", &[])?;
+                    Ok(Err(e))
+                }
             }
-        }
-    }))
+        },
+    )))
 }
 
 /// [`submit_call`] and wait for it.
@@ -245,6 +271,9 @@ struct Computed {
     policy: sscard_domain::policy::RegionPolicy,
     account: Option<i64>,
     available: i64,
+    /// What the split was computed from, and the year they are of (`YYYY-01-01`).
+    figures: repo::HolderFigures,
+    year_start: String,
 }
 
 fn compute(
@@ -255,6 +284,21 @@ fn compute(
     input: &SettleInput,
     today: NaiveDate,
 ) -> Result<Computed, ServiceError> {
+    let year_start = format!("{}-01-01", today.format("%Y"));
+    let figures = repo::holder_figures(tx, r.person.id, &year_start)?;
+    compute_from(app, tx, r, inst, input, today, figures)
+}
+
+/// [`compute`] from the holder's figures read already.
+fn compute_from(
+    app: &App,
+    tx: &mut dyn Tx,
+    r: &Resolved,
+    inst: &Institution,
+    input: &SettleInput,
+    today: NaiveDate,
+    figures: repo::HolderFigures,
+) -> Result<Computed, ServiceError> {
     let policy = policy_of(app, tx, &r.person.region_code, today)?;
     let level = InstitutionLevel::from_stored(&inst.kind, inst.level);
     let scheme = match r.person.medical_scheme.as_deref() {
@@ -262,7 +306,6 @@ fn compute(
         _ => Scheme::Employee,
     };
     let year_start = format!("{}-01-01", today.format("%Y"));
-    let figures = repo::holder_figures(tx, r.person.id, &year_start)?;
     let (account, available) = match figures.account {
         Some((acc, bal, reserved)) => (Some(acc), bal - reserved),
         None => (None, 0),
@@ -285,6 +328,8 @@ fn compute(
         policy,
         account,
         available,
+        figures,
+        year_start,
     })
 }
 
@@ -493,6 +538,9 @@ pub fn settle_call(
     let hash = request_hash(inst, input);
     let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
     let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
+    if let Some(out) = settle_in_one_statement(app, inst, &meta, &input, &hash, &items_json) {
+        return Ok(PendingCall::done(Ok(out)));
+    }
     let today = app.today();
     Ok(submit_call(app, inst, move |tx, now| {
         let day = today.format("%Y-%m-%d").to_string();
@@ -587,6 +635,114 @@ pub fn settle_call(
         let balc = c.available - s.personal_account_fen;
         Ok(Ok(output(Some(setl_id), &r, s, balc, false)))
     }))
+}
+
+/// 2207 where every statement is a round trip (PostgreSQL): the settlement's context is read
+/// statement by statement outside a transaction, the split computed as on the ordinary path,
+/// and the settlement handed to a writer that commits everything waiting with one statement,
+/// which first checks, under the ordinary path's locks, that each context still holds and
+/// each nonce is unused ([`repo::commit_settlements`], `batch`): one round trip of the
+/// caller's own instead of about fifteen, and one shared by many settlements.
+///
+/// `None` whenever the call is not the common case — another credential than the physical
+/// card, a sign number not cached, a message id seen before, a refusal of any kind, the PIN
+/// needed, or the context changed before the write — and then nothing was written (not even
+/// the nonce): the caller runs the ordinary path, which decides and answers. Rules and answers
+/// are the same either way; only the round trips differ.
+fn settle_in_one_statement(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+    hash: &str,
+    items_json: &str,
+) -> Option<SettleOutput> {
+    if app.store().backend() != sscard_store::Backend::Postgres {
+        return None;
+    }
+    let today = app.today();
+    let day = today.format("%Y-%m-%d").to_string();
+    match app.medical_cache().sign(&meta.sign_no) {
+        Some((id, d)) if id == inst.id && d == day => {}
+        _ => return None,
+    }
+    let now = app.now();
+    let at = ts(now);
+    let store = app.store();
+    let context = store.autocommit(|tx| -> Result<_, ServiceError> {
+        super::auth::forget_old_nonces_now_and_then(app, tx, now)?;
+        let cred = &input.credential;
+        if cred.mdtrt_cert_type != super::CertType::Card {
+            return Ok(None);
+        }
+        let year_start = format!("{}-01-01", today.format("%Y"));
+        let card_no = cred.mdtrt_cert_no.trim().to_ascii_uppercase();
+        let Some(ctx) = repo::settle_context(tx, inst.id, &meta.msg_id, &card_no, &year_start)?
+        else {
+            return Ok(None);
+        };
+        if ctx.msg_seen {
+            return Ok(None);
+        }
+        let Ok(r) = super::resolve_card_read(ctx.card, ctx.person, cred, &day) else {
+            return Ok(None);
+        };
+        let Ok(c) = compute_from(app, tx, &r, inst, input, today, ctx.figures) else {
+            return Ok(None);
+        };
+        if c.split.personal_account_fen > c.policy.pin_required_above_fen {
+            return Ok(None);
+        }
+        let lane = lane_of(Some(r.person.id));
+        let clearing = clearing_of(app, tx, inst, lane, &at)?;
+        let fund = match c.split.pooling_fen > 0 {
+            true => Some(pooling_of(app, tx, &r.person.region_code, lane, &at)?),
+            false => None,
+        };
+        Ok(Some((r, c, clearing, fund)))
+    });
+    let (r, c, clearing, fund) = context.ok().flatten()?;
+    let card = r.card.as_ref()?;
+    let s = &c.split;
+    let (account, balance, reserved) = match c.figures.account {
+        Some((a, b, r)) => (Some(a), Some(b), Some(r)),
+        None => (None, None, None),
+    };
+    let item = repo::SettlementItem {
+        key_id: inst.key_id.clone(),
+        nonce: inst.nonce.clone(),
+        at,
+        card_id: Some(card.id),
+        card_status: Some(card.status.as_str().to_string()),
+        person_id: r.person.id,
+        year_start: c.year_start.clone(),
+        account,
+        balance,
+        reserved,
+        deductible_used: c.figures.deductible_used_fen,
+        pooling_paid: c.figures.pooling_paid_fen,
+        msg_id: meta.msg_id.clone(),
+        institution_id: inst.id,
+        region_code: r.person.region_code.clone(),
+        sign_no: meta.sign_no.clone(),
+        operator: meta.operator.clone(),
+        request_hash: hash.to_string(),
+        via: r.via.to_string(),
+        total: s.total_fen,
+        self_pay: s.self_pay_fen,
+        deductible: s.deductible_fen,
+        pooling: s.pooling_fen,
+        personal: s.personal_account_fen,
+        cash: s.cash_fen,
+        items_json: items_json.to_string(),
+        settle_day: day,
+        clearing,
+        fund,
+    };
+    let writer = app.medical_cache().writer(store)?;
+    let id = super::batch::submit(writer, item).ok().flatten()?;
+    let balc = c.available - s.personal_account_fen;
+    Some(output(Some(id), &r, s, balc, false))
 }
 
 /// The body of 2208: which settlement to reverse.

@@ -44,7 +44,8 @@ impl FromStr for Parse<CardStatus> {
     }
 }
 
-fn card(r: &Row) -> Result<CardRow> {
+/// A card from a row of [`CARD_COLUMNS`].
+pub fn card_row(r: &Row) -> Result<CardRow> {
     let kind = r.text(2)?;
     Ok(CardRow {
         id: r.i64(0)?,
@@ -73,14 +74,14 @@ fn card(r: &Row) -> Result<CardRow> {
 pub fn card_by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<CardRow>> {
     let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1");
     tx.query_opt(&sql, params![id])?
-        .map(|r| card(&r))
+        .map(|r| card_row(&r))
         .transpose()
 }
 
 pub fn card_by_no(tx: &mut dyn Tx, card_no: &str) -> Result<Option<CardRow>> {
     let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE card_no = $1");
     tx.query_opt(&sql, params![card_no])?
-        .map(|r| card(&r))
+        .map(|r| card_row(&r))
         .transpose()
 }
 
@@ -91,7 +92,7 @@ pub fn live_card_of(tx: &mut dyn Tx, person_id: i64) -> Result<Option<CardRow>> 
          AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired')"
     );
     tx.query_opt(&sql, params![person_id])?
-        .map(|r| card(&r))
+        .map(|r| card_row(&r))
         .transpose()
 }
 
@@ -102,7 +103,7 @@ pub fn live_temporary_card_of(tx: &mut dyn Tx, person_id: i64) -> Result<Option<
          AND status NOT IN ('reissuing', 'replacing', 'cancelled', 'expired')"
     );
     tx.query_opt(&sql, params![person_id])?
-        .map(|r| card(&r))
+        .map(|r| card_row(&r))
         .transpose()
 }
 
@@ -111,7 +112,7 @@ pub fn cards_of(tx: &mut dyn Tx, person_id: i64) -> Result<Vec<CardRow>> {
     let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 ORDER BY id DESC");
     tx.query(&sql, params![person_id])?
         .iter()
-        .map(card)
+        .map(card_row)
         .collect()
 }
 
@@ -171,7 +172,7 @@ pub fn card_for_update_by_no(tx: &mut dyn Tx, card_no: &str) -> Result<Option<Ca
     };
     let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE card_no = $1{lock}");
     tx.query_opt(&sql, params![card_no])?
-        .map(|r| card(&r))
+        .map(|r| card_row(&r))
         .transpose()
 }
 
@@ -184,7 +185,7 @@ pub fn card_for_update(tx: &mut dyn Tx, id: i64) -> Result<Option<CardRow>> {
     };
     let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1{lock}");
     tx.query_opt(&sql, params![id])?
-        .map(|r| card(&r))
+        .map(|r| card_row(&r))
         .transpose()
 }
 
@@ -282,7 +283,7 @@ pub fn insert_event(
 
 /// Parses a row selected with [`CARD_COLUMNS`] (for other repo modules' queries).
 pub fn parse_card_row(r: &Row) -> Result<CardRow> {
-    card(r)
+    card_row(r)
 }
 
 /// The status of the card this one replaces (reissue, replacement, correction), if any.

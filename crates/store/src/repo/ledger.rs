@@ -742,15 +742,23 @@ pub fn lane_account(
     lane: i64,
     now: &str,
 ) -> Result<i64> {
+    // Two statements, one per unique index (an institution's accounts, a region's funds):
+    // one statement covering both cases could use neither and would read the whole table.
     let find = |tx: &mut dyn Tx| -> Result<Option<i64>> {
-        tx.query_opt(
-            "SELECT id FROM accounts WHERE kind = $1 AND person_id IS NULL
-               AND COALESCE(institution_id, 0) = $2
-               AND (institution_id IS NOT NULL OR region_code = $3) AND lane = $4",
-            params![kind, institution_id.unwrap_or(0), region, lane],
-        )?
-        .map(|r| r.i64(0))
-        .transpose()
+        let row = match institution_id {
+            Some(inst) => tx.query_opt(
+                "SELECT id FROM accounts
+                  WHERE institution_id = $1 AND kind = $2 AND lane = $3 AND person_id IS NULL",
+                params![inst, kind, lane],
+            )?,
+            None => tx.query_opt(
+                "SELECT id FROM accounts
+                  WHERE region_code = $1 AND kind = $2 AND lane = $3
+                    AND person_id IS NULL AND institution_id IS NULL",
+                params![region, kind, lane],
+            )?,
+        };
+        row.map(|r| r.i64(0)).transpose()
     };
     if let Some(id) = find(tx)? {
         return Ok(id);

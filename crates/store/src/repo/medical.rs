@@ -102,13 +102,18 @@ pub struct InsuredPerson {
     pub medical_scheme: Option<String>,
 }
 
-const PERSON_SQL: &str = "SELECT p.id, p.doc_type, p.doc_number, p.name, p.gender, p.birth_date,
+/// What [`person_row`] reads, from `persons p`.
+macro_rules! person_columns {
+    () => {
+        "p.id, p.doc_type, p.doc_number, p.name, p.gender, p.birth_date,
         p.region_code, p.life_status,
         (SELECT e.scheme FROM enrolments e
           WHERE e.person_id = p.id AND e.insurance = 'medical'
             AND e.status IN ('active', 'retired')
-          ORDER BY e.start_date DESC LIMIT 1)
-   FROM persons p";
+          ORDER BY e.start_date DESC LIMIT 1)"
+    };
+}
+const PERSON_SQL: &str = concat!("SELECT ", person_columns!(), " FROM persons p");
 
 fn person_row(r: &Row) -> Result<InsuredPerson> {
     Ok(InsuredPerson {
@@ -391,6 +396,271 @@ pub fn insert_settlement(tx: &mut dyn Tx, s: &NewSettlement<'_>) -> Result<i64> 
         "settlement",
     )?
     .i64(0)
+}
+
+/// Everything a card settlement is computed from, read in one statement (see
+/// [`settle_context`]).
+#[derive(Debug, Clone)]
+pub struct SettleContext {
+    /// The institution already used the message id (the call is a replay or a conflict).
+    pub msg_seen: bool,
+    pub card: crate::repo::cards::CardRow,
+    pub person: InsuredPerson,
+    pub figures: HolderFigures,
+}
+
+/// The card numbered `card_no` with its holder, the holder's [`HolderFigures`] for the year
+/// from `year_start`, and whether `institution_id` already used `msg_id`: one statement, no
+/// locks. For a settlement written by [`commit_settlement`], which checks what matters again.
+pub fn settle_context(
+    tx: &mut dyn Tx,
+    institution_id: i64,
+    msg_id: &str,
+    card_no: &str,
+    year_start: &str,
+) -> Result<Option<SettleContext>> {
+    // SQLite numbers `$n` parameters in the order they first appear: keep them ascending.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let card_columns: Vec<String> = crate::repo::cards::CARD_COLUMNS
+            .split(',')
+            .map(|c| format!("c.{}", c.trim()))
+            .collect();
+        format!(
+            "SELECT {}, {},
+                    a.id, a.balance_fen, a.reserved_fen,
+                    CAST(COALESCE(y.ded, 0) AS BIGINT), CAST(COALESCE(y.pool, 0) AS BIGINT),
+                    EXISTS (SELECT 1 FROM med_settlements s
+                             WHERE s.institution_id = $1 AND s.msg_id = $2)
+               FROM cards c
+               JOIN persons p ON p.id = c.person_id
+               LEFT JOIN accounts a ON a.person_id = c.person_id AND a.kind = 'medical_personal'
+               LEFT JOIN (SELECT s.person_id, SUM(s.deductible_fen) AS ded,
+                                 SUM(s.pooling_fen) AS pool
+                            FROM med_settlements s
+                           WHERE s.person_id = (SELECT k.person_id FROM cards k
+                                                 WHERE k.card_no = $3)
+                             AND s.settle_day >= $4 AND s.status = 'settled'
+                           GROUP BY s.person_id) y ON y.person_id = c.person_id
+              WHERE c.card_no = $3",
+            card_columns.join(", "),
+            person_columns!()
+        )
+    });
+    let Some(r) = tx.query_opt(&SQL, params![institution_id, msg_id, card_no, year_start])? else {
+        return Ok(None);
+    };
+    let n_card = crate::repo::cards::CARD_COLUMNS.split(',').count();
+    let card = crate::repo::cards::card_row(&r)?;
+    let rest = Row(r.0[n_card..].to_vec());
+    let person = person_row(&rest)?;
+    let f = Row(rest.0[9..].to_vec());
+    let account = match f.opt_i64(0)? {
+        Some(id) => Some((id, f.i64(1)?, f.i64(2)?)),
+        None => None,
+    };
+    Ok(Some(SettleContext {
+        msg_seen: f.bool(5)?,
+        card,
+        person,
+        figures: HolderFigures {
+            account,
+            deductible_used_fen: f.i64(3)?,
+            pooling_paid_fen: f.i64(4)?,
+        },
+    }))
+}
+
+/// A settlement computed from a context read beforehand, outside any transaction: what it was
+/// computed from (checked again when it is written) and what it writes. Owned, so that a
+/// writer thread can commit many together ([`commit_settlements`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SettlementItem {
+    /// The signed request's key and nonce: consumed with the settlement.
+    pub key_id: String,
+    pub nonce: String,
+    /// When (RFC 3339 UTC): the settlement's time and the nonce's.
+    pub at: String,
+    /// The card used and the status it had.
+    pub card_id: Option<i64>,
+    pub card_status: Option<String>,
+    pub person_id: i64,
+    /// The year's first day (`YYYY-MM-DD`) of the year-to-date figures.
+    pub year_start: String,
+    /// The holder's figures the split was computed from: the medical personal account (id,
+    /// balance, reservation) and the year-to-date deductible and pooling-fund sums.
+    pub account: Option<i64>,
+    pub balance: Option<i64>,
+    pub reserved: Option<i64>,
+    pub deductible_used: i64,
+    pub pooling_paid: i64,
+    pub msg_id: String,
+    pub institution_id: i64,
+    pub region_code: String,
+    pub sign_no: String,
+    pub operator: String,
+    pub request_hash: String,
+    pub via: String,
+    pub total: i64,
+    pub self_pay: i64,
+    pub deductible: i64,
+    pub pooling: i64,
+    pub personal: i64,
+    pub cash: i64,
+    pub items_json: String,
+    pub settle_day: String,
+    /// The institution's clearing account lane, and the pooling fund lane (needed when the
+    /// pooling fund pays a part).
+    pub clearing: i64,
+    pub fund: Option<i64>,
+}
+
+impl SettlementItem {
+    /// The holder's figures the item was computed from.
+    pub fn figures(&self) -> HolderFigures {
+        HolderFigures {
+            account: match (self.account, self.balance, self.reserved) {
+                (Some(a), Some(b), Some(r)) => Some((a, b, r)),
+                _ => None,
+            },
+            deductible_used_fen: self.deductible_used,
+            pooling_paid_fen: self.pooling_paid,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let paid_from_nowhere = self.personal > 0 && self.figures().account.is_none()
+            || self.pooling > 0 && self.fund.is_none();
+        if paid_from_nowhere || self.personal < 0 || self.pooling < 0 {
+            return Err(crate::StoreError::Data(format!(
+                "settlement {:?} pays from an account it does not name",
+                self.msg_id
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Writes prepared settlements, in order, each only if its context still holds: its nonce
+/// unused, its card's status and its holder's figures as when it was computed, and no earlier
+/// item of the batch for the same person, card, nonce or message id. An item that holds gets
+/// its settlement, its transfers (personal account → clearing as `med-<id>-acct`, pooling
+/// fund → clearing as `med-<id>-fund`) and balances, and its settlement id in the answer; the
+/// others get `None` and nothing of them is written (their nonces stay unused).
+///
+/// A refused write (a message id taken, an account's non-negative check) is an error, and then
+/// nothing of the batch remains: on PostgreSQL the one statement fails; on SQLite the caller's
+/// transaction must roll back.
+///
+/// PostgreSQL runs the batch as one statement (`sscard_commit_settlements`, migration 11),
+/// committed on its own when called through `Store::autocommit`; SQLite runs the same checks
+/// and writes item by item.
+pub fn commit_settlements(tx: &mut dyn Tx, items: &[SettlementItem]) -> Result<Vec<Option<i64>>> {
+    for item in items {
+        item.check()?;
+    }
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    if tx.backend() == crate::Backend::Postgres {
+        let mut json = Vec::with_capacity(items.len());
+        for (ord, item) in items.iter().enumerate() {
+            let mut v =
+                serde_json::to_value(item).map_err(|e| crate::StoreError::Data(e.to_string()))?;
+            v["ord"] = serde_json::Value::from(ord);
+            json.push(v);
+        }
+        let json = serde_json::Value::Array(json).to_string();
+        let rows = tx.query(
+            "SELECT item, settlement FROM sscard_commit_settlements(CAST(CAST($1 AS TEXT) AS JSONB))",
+            params![json],
+        )?;
+        let mut out = vec![None; items.len()];
+        for r in rows {
+            let ord = usize::try_from(r.i64(0)?)
+                .map_err(|_| crate::StoreError::Data("bad batch item".into()))?;
+            if let Some(slot) = out.get_mut(ord) {
+                *slot = Some(r.i64(1)?);
+            }
+        }
+        return Ok(out);
+    }
+    items
+        .iter()
+        .map(|item| commit_one_sqlite(tx, item))
+        .collect()
+}
+
+/// [`commit_settlements`] for one item on SQLite: one writer, so check first, then write.
+fn commit_one_sqlite(tx: &mut dyn Tx, p: &SettlementItem) -> Result<Option<i64>> {
+    if let Some(card) = p.card_id {
+        let status = tx
+            .query_opt("SELECT status FROM cards WHERE id = $1", params![card])?
+            .map(|r| r.text(0))
+            .transpose()?;
+        if status != p.card_status {
+            return Ok(None);
+        }
+    }
+    if holder_figures(tx, p.person_id, &p.year_start)? != p.figures() {
+        return Ok(None);
+    }
+    if !insert_nonce(tx, &p.key_id, &p.nonce, &p.at)? {
+        return Ok(None);
+    }
+    let id = insert_settlement(
+        tx,
+        &NewSettlement {
+            msg_id: &p.msg_id,
+            institution_id: p.institution_id,
+            person_id: Some(p.person_id),
+            card_id: p.card_id,
+            region_code: &p.region_code,
+            sign_no: &p.sign_no,
+            operator: &p.operator,
+            request_hash: &p.request_hash,
+            via: &p.via,
+            total_fen: p.total,
+            self_pay_fen: p.self_pay,
+            deductible_fen: p.deductible,
+            pooling_fen: p.pooling,
+            personal_fen: p.personal,
+            cash_fen: p.cash,
+            items_json: &p.items_json,
+            status: "settled",
+            settle_day: &p.settle_day,
+            at: &p.at,
+        },
+    )?;
+    let (acct_id, fund_id) = (format!("med-{id}-acct"), format!("med-{id}-fund"));
+    let mut transfers = Vec::with_capacity(2);
+    if let (Some(a), true) = (p.account, p.personal > 0) {
+        transfers.push(crate::repo::ledger::NewTransfer {
+            client_id: &acct_id,
+            debit_account: a,
+            credit_account: p.clearing,
+            amount_fen: p.personal,
+            kind: "medical_settlement",
+            reason_code: "",
+            memo: "",
+            now: &p.at,
+        });
+    }
+    if let (Some(f), true) = (p.fund, p.pooling > 0) {
+        transfers.push(crate::repo::ledger::NewTransfer {
+            client_id: &fund_id,
+            debit_account: f,
+            credit_account: p.clearing,
+            amount_fen: p.pooling,
+            kind: "medical_settlement",
+            reason_code: "",
+            memo: "",
+            now: &p.at,
+        });
+    }
+    if !transfers.is_empty() {
+        crate::repo::ledger::post_transfers(tx, &transfers)?;
+    }
+    Ok(Some(id))
 }
 
 /// Marks a settlement reversed.
