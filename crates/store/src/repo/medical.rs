@@ -547,9 +547,10 @@ impl SettlementItem {
 /// fund → clearing as `med-<id>-fund`) and balances, and its settlement id in the answer; the
 /// others get `None` and nothing of them is written (their nonces stay unused).
 ///
-/// A refused write (a message id taken, an account's non-negative check) is an error, and then
-/// nothing of the batch remains: on PostgreSQL the one statement fails; on SQLite the caller's
-/// transaction must roll back.
+/// A refused write (on PostgreSQL a message id taken meanwhile; an account's non-negative
+/// check) is an error, and then nothing of the batch remains: on PostgreSQL the one statement
+/// fails; on SQLite the caller's transaction must roll back. (SQLite checks the message id
+/// first and leaves such an item out instead.)
 ///
 /// PostgreSQL runs the batch as one statement (`sscard_commit_settlements`, migration 11),
 /// committed on its own when called through `Store::autocommit`; SQLite runs the same checks
@@ -602,6 +603,15 @@ fn commit_one_sqlite(tx: &mut dyn Tx, p: &SettlementItem) -> Result<Option<i64>>
         }
     }
     if holder_figures(tx, p.person_id, &p.year_start)? != p.figures() {
+        return Ok(None);
+    }
+    // A message id taken meanwhile: left out rather than refused, so that nothing is written
+    // before the refusal and the caller's transaction can go on (the ordinary path answers).
+    let taken = tx.query_opt(
+        "SELECT 1 FROM med_settlements WHERE institution_id = $1 AND msg_id = $2",
+        params![p.institution_id, p.msg_id],
+    )?;
+    if taken.is_some() {
         return Ok(None);
     }
     if !insert_nonce(tx, &p.key_id, &p.nonce, &p.at)? {
