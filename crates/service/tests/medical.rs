@@ -766,3 +766,93 @@ fn concurrent_settlements_on_postgres() {
         concurrent(&url);
     }
 }
+
+/// One holder settled from many threads at once: each split is computed from the year-to-date
+/// figures of the settlements before it, so the year's deductible is used exactly once, however
+/// the settlements interleave (on PostgreSQL most go through the batched path, which re-checks
+/// the figures under lock and sends the stale ones the ordinary way).
+fn one_holder_concurrently(url: &str) {
+    let w = setup(url);
+    let sn = medical::sign_in(&w.app, &inst(&w, &w.app), &meta("sign", ""))
+        .unwrap()
+        .sign_no;
+    let h = w.samples.settle_cardholders[0].clone();
+    let store = Store::open(&w.url).unwrap();
+    let person = store
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT person_id FROM cards WHERE card_no = $1",
+                params![h.card_no.as_str()],
+            )
+        })
+        .unwrap();
+    let policy = store
+        .read(|tx| {
+            sscard_store::repo::regions::policy_in_force(tx, &h.region_code, t0().date_naive())
+        })
+        .unwrap()
+        .unwrap();
+    let year_sums = || {
+        store
+            .read(|tx| {
+                let r = tx.query_one(
+                    "SELECT CAST(COALESCE(SUM(deductible_fen), 0) AS BIGINT),
+                            CAST(COALESCE(SUM(pooling_fen), 0) AS BIGINT)
+                       FROM med_settlements
+                      WHERE person_id = $1 AND settle_day >= '2026-01-01'
+                        AND status = 'settled'",
+                    params![person],
+                    "sums",
+                )?;
+                Ok::<_, sscard_store::StoreError>((r.i64(0)?, r.i64(1)?))
+            })
+            .unwrap()
+    };
+    let (ded_before, _) = year_sums();
+    let step = (policy.pooling_deductible_fen / 24).max(100);
+    let acked: usize = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|t| {
+                let (app, sn, h, w) = (w.app.clone(), sn.clone(), h.clone(), &w);
+                s.spawn(move || {
+                    let mut n = 0;
+                    for i in 0..6 {
+                        let step = step;
+                        // Class A only, paid by the fund and cash (no personal account, so no
+                        // PIN): the deductible runs out about halfway, amid the concurrency.
+                        let mut b = bill(by_card(&h), [step, 0, 0], None);
+                        b.items.truncate(1);
+                        b.acct_used_flag = false;
+                        let msg = format!("one-{t}-{i}");
+                        let r = medical::settle(&app, &inst(w, &app), &meta(&msg, &sn), &b);
+                        n += usize::from(r.is_ok());
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(acked, 48, "every settlement was acknowledged");
+    let (ded_after, pool_after) = year_sums();
+    assert_eq!(
+        ded_after,
+        policy.pooling_deductible_fen.max(ded_before),
+        "the deductible is used exactly once"
+    );
+    assert!(pool_after <= policy.pooling_annual_cap_fen);
+    invariants(&w);
+}
+
+#[test]
+fn one_holder_concurrently_on_sqlite() {
+    let (_dir, url) = sscard_testkit::sqlite_url();
+    one_holder_concurrently(&url);
+}
+
+#[test]
+fn one_holder_concurrently_on_postgres() {
+    if let Some(url) = sscard_testkit::postgres_url() {
+        one_holder_concurrently(&url);
+    }
+}
