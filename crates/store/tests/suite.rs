@@ -669,6 +669,31 @@ fn prepared_settlements_are_written_only_while_their_context_holds() {
                 .unwrap()
                 .is_none()
         );
+        // Many at once (one statement on PostgreSQL), in the keys' order, `None` for no card.
+        let key = |msg: &str, card: &str| med::ContextKey {
+            institution_id: inst,
+            msg_id: msg.into(),
+            card_no: card.into(),
+            year_start: "2026-01-01".into(),
+        };
+        let many = s
+            .read(|tx| {
+                med::settle_contexts(
+                    tx,
+                    &[
+                        key("m9", "A00000002"),
+                        key("m9", "A00000009"),
+                        key("m1", "A00000001"),
+                    ],
+                )
+            })
+            .unwrap();
+        assert_eq!(many.len(), 3);
+        let (q_ctx, p_ctx) = (many[0].as_ref().unwrap(), many[2].as_ref().unwrap());
+        assert!(many[1].is_none());
+        assert_eq!((q_ctx.person.id, q_ctx.msg_seen), (q, false));
+        assert_eq!((p_ctx.person.id, p_ctx.msg_seen), (p, true));
+        assert_eq!((p_ctx.figures, q_ctx.figures), (figures(p), figures(q)));
         assert!(
             s.read(|tx| ledger::check_invariants(tx))
                 .unwrap()

@@ -1,78 +1,132 @@
-//! The writer of prepared settlements on PostgreSQL (see `settle::settle_in_one_statement`).
+//! The settlement writer on PostgreSQL (see `settle::write_in_batch`).
 //!
-//! Callers hand it a [`SettlementItem`] and wait; a thread of its own takes everything waiting
-//! at that moment (up to [`MAX_BATCH`]) and writes it with one statement
-//! ([`repo::commit_settlements`]), committed on its own. The statement's fixed costs — the
-//! round trip, starting each of its sub-statements, the commit's flush — are shared by the
-//! batch. When the batch statement fails (a refused write in one item fails them all) each item
-//! is tried again alone, so that only the item at fault gets the error.
+//! Callers hand it what identifies their settlement's context ([`ContextKey`]) and how to
+//! compute the settlement from that context ([`Make`]), and wait. A thread of its own takes
+//! everything waiting at that moment (up to [`MAX_BATCH`]), reads all the contexts with one
+//! statement ([`repo::settle_contexts`]), computes each settlement, and writes them all with
+//! one more ([`repo::commit_settlements`]), committed on its own. The statements' fixed costs —
+//! the round trips, starting each sub-statement, the commit's flush — are shared by the batch,
+//! and each context is read just before it is written. When the write fails as a whole (a
+//! refused write in one item fails them all) each item is tried again alone, so that only the
+//! item at fault is refused; a caller whose settlement was not written gets `None` (nothing of
+//! it was written) and goes the ordinary way.
 
 use std::sync::mpsc;
 
-use sscard_store::repo::medical::{self as repo, SettlementItem};
-use sscard_store::{Store, StoreError};
+use sscard_store::repo::medical::{self as repo, ContextKey, SettleContext, SettlementItem};
+use sscard_store::{Store, Tx};
 
 /// The most settlements written by one statement.
 pub const MAX_BATCH: usize = 256;
 
-type Reply = mpsc::SyncSender<Result<Option<i64>, StoreError>>;
+/// How a caller's settlement is computed from its context (`None`: not the common case, or
+/// no such card), inside the writer's statements; with what the caller gets back.
+pub(crate) type Make<P> =
+    Box<dyn FnOnce(&mut dyn Tx, Option<SettleContext>) -> Option<(SettlementItem, P)> + Send>;
 
-/// A queue to the writer thread (started with the first item; it stops when the queue is
+type Reply<P> = mpsc::SyncSender<Option<(P, i64)>>;
+
+struct Job<P> {
+    key: ContextKey,
+    make: Make<P>,
+    reply: Reply<P>,
+}
+
+/// A queue to the writer thread (started with the first settlement; it stops when the queue is
 /// dropped with the [`crate::App`]).
-pub(crate) type Queue = mpsc::Sender<(SettlementItem, Reply)>;
+pub(crate) struct Queue<P>(mpsc::Sender<Job<P>>);
 
-/// Starts a writer thread on `store`.
-pub(crate) fn start(store: Store) -> std::io::Result<Queue> {
+impl<P> std::fmt::Debug for Queue<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("settlement writer queue")
+    }
+}
+
+/// Starts the writer on `store`: two threads, one reading the contexts and computing the
+/// settlements of the next batch while the other writes the batch before it and waits for its
+/// commit to be flushed. A context read while the batch before is being written may be
+/// outdated by it; the write's re-check catches that (the settlement then goes the ordinary
+/// way).
+pub(crate) fn start<P: Send + 'static>(store: Store) -> std::io::Result<Queue<P>> {
     let (queue, rx) = mpsc::channel();
+    let (to_write, written) = mpsc::sync_channel::<Ready<P>>(1);
+    let writer_store = store.clone();
     std::thread::Builder::new()
-        .name("settle-writer".into())
-        .spawn(move || run(&store, &rx))?;
-    Ok(queue)
+        .name("settle-write".into())
+        .spawn(move || {
+            while let Ok(ready) = written.recv() {
+                write(&writer_store, ready);
+            }
+        })?;
+    std::thread::Builder::new()
+        .name("settle-prepare".into())
+        .spawn(move || prepare(&store, &rx, &to_write))?;
+    Ok(Queue(queue))
 }
 
-/// Hands `item` to the writer and waits for it: `Ok(Some(id))` written, `Ok(None)` left out
-/// (its context changed or its nonce was used: nothing written), `Err` refused or failed.
-pub(crate) fn submit(queue: &Queue, item: SettlementItem) -> Result<Option<i64>, StoreError> {
+/// Settlements computed and waiting to be written, with whom to answer.
+type Ready<P> = Vec<(Reply<P>, SettlementItem, P)>;
+
+/// Hands a settlement to the writer and waits: `Some((p, settlement id))` once written and
+/// durable, `None` when it was not written.
+pub(crate) fn submit<P>(queue: &Queue<P>, key: ContextKey, make: Make<P>) -> Option<(P, i64)> {
     let (reply, answer) = mpsc::sync_channel(1);
-    queue
-        .send((item, reply))
-        .map_err(|_| StoreError::Db("the settlement writer stopped".into()))?;
-    answer
-        .recv()
-        .map_err(|_| StoreError::Db("the settlement writer stopped".into()))?
+    queue.0.send(Job { key, make, reply }).ok()?;
+    answer.recv().ok().flatten()
 }
 
-fn run(store: &Store, rx: &mpsc::Receiver<(SettlementItem, Reply)>) {
+fn prepare<P>(store: &Store, rx: &mpsc::Receiver<Job<P>>, to_write: &mpsc::SyncSender<Ready<P>>) {
     while let Ok(first) = rx.recv() {
-        let mut items = vec![first.0];
-        let mut replies = vec![first.1];
-        while items.len() < MAX_BATCH {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok((item, reply)) => {
-                    items.push(item);
-                    replies.push(reply);
-                }
+                Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
-        match store.autocommit(|tx| repo::commit_settlements(tx, &items)) {
-            Ok(ids) => {
-                for (reply, id) in replies.into_iter().zip(ids) {
-                    let _ = reply.send(Ok(id));
+        let keys: Vec<ContextKey> = jobs.iter().map(|j| j.key.clone()).collect();
+        let mut ready: Ready<P> = Vec::with_capacity(jobs.len());
+        let read = store.autocommit(|tx| {
+            let contexts = repo::settle_contexts(tx, &keys)?;
+            for (job, ctx) in jobs.drain(..).zip(contexts) {
+                match (job.make)(tx, ctx) {
+                    Some((item, p)) => ready.push((job.reply, item, p)),
+                    None => {
+                        let _ = job.reply.send(None);
+                    }
                 }
             }
-            Err(e) if items.len() == 1 => {
-                if let Some(reply) = replies.into_iter().next() {
-                    let _ = reply.send(Err(e));
-                }
+            Ok::<_, sscard_store::StoreError>(())
+        });
+        if read.is_err() {
+            // Whoever is still waiting goes the ordinary way (dropping a reply says `None`).
+            continue;
+        }
+        if to_write.send(ready).is_err() {
+            return;
+        }
+    }
+}
+
+fn write<P>(store: &Store, ready: Ready<P>) {
+    if ready.is_empty() {
+        return;
+    }
+    let items: Vec<SettlementItem> = ready.iter().map(|(_, item, _)| item.clone()).collect();
+    match store.autocommit(|tx| repo::commit_settlements(tx, &items)) {
+        Ok(ids) => {
+            for ((reply, _, p), id) in ready.into_iter().zip(ids) {
+                let _ = reply.send(id.map(|id| (p, id)));
             }
-            Err(_) => {
-                for (item, reply) in items.into_iter().zip(replies) {
-                    let one = store
-                        .autocommit(|tx| repo::commit_settlements(tx, std::slice::from_ref(&item)))
-                        .map(|ids| ids.into_iter().next().flatten());
-                    let _ = reply.send(one);
-                }
+        }
+        Err(_) if ready.len() == 1 => {}
+        Err(_) => {
+            for (reply, item, p) in ready {
+                let one = store
+                    .autocommit(|tx| repo::commit_settlements(tx, std::slice::from_ref(&item)))
+                    .ok()
+                    .and_then(|ids| ids.into_iter().next().flatten());
+                let _ = reply.send(one.map(|id| (p, id)));
             }
         }
     }

@@ -30,12 +30,15 @@ pub struct Cache {
     /// Calls since the last sweep of old nonces.
     pub(crate) calls: std::sync::atomic::AtomicU64,
     /// The queue to the writer of prepared settlements (PostgreSQL), once started.
-    writer: std::sync::OnceLock<super::batch::Queue>,
+    writer: std::sync::OnceLock<super::batch::Queue<super::settle::Prepared>>,
 }
 
 impl Cache {
     /// The queue to the settlement writer on `store`, started on first use.
-    pub(crate) fn writer(&self, store: &sscard_store::Store) -> Option<&super::batch::Queue> {
+    pub(crate) fn writer(
+        &self,
+        store: &sscard_store::Store,
+    ) -> Option<&super::batch::Queue<super::settle::Prepared>> {
         if let Some(q) = self.writer.get() {
             return Some(q);
         }

@@ -560,9 +560,8 @@ pub fn settle_call(
     // writer and written in batches. On SQLite, measured, the same split costs more than it
     // saves: the committer still re-reads what the split depends on (7 600 TPS against 8 400).
     if app.store().backend() == sscard_store::Backend::Postgres
-        && let Some(prepared) =
-            prepare(app, inst, meta, input, &ordinary.hash, &ordinary.items_json)
-        && let Some(out) = write_in_batch(app, prepared)
+        && let Some(out) =
+            write_in_batch(app, inst, meta, input, &ordinary.hash, &ordinary.items_json)
     {
         return Ok(PendingCall::done(Ok(out)));
     }
@@ -690,7 +689,7 @@ impl Ordinary {
 
 /// A 2207 card settlement computed from a context read outside the writer, to be written only
 /// if that context still holds ([`repo::commit_settlements`]).
-struct Prepared {
+pub(crate) struct Prepared {
     item: repo::SettlementItem,
     resolved: Resolved,
     split: Split,
@@ -704,25 +703,24 @@ impl Prepared {
     }
 }
 
-/// The common case of 2207 prepared off the writer (PostgreSQL): a physical card, a cached
-/// sign number, a message id not seen before, no refusal, no PIN to check. Its context — card,
-/// holder, enrolment, account, year-to-date figures, whether the message id is used — is read
-/// in one statement ([`repo::settle_context`]) outside a transaction, and the split computed
-/// as on the ordinary path. `None` for anything else (nothing was written): the ordinary path
-/// decides and answers.
-///
-/// [`write_in_batch`] then hands it to a writer that commits everything waiting with one
-/// statement, checking again, under the ordinary path's locks, that the nonce is unused and
-/// the context holds. Rules and answers are those of the ordinary path; only the round trips
-/// and the work per statement differ.
-fn prepare(
+/// The common case of 2207, prepared and written by the settlement writer (PostgreSQL): a
+/// physical card, a cached sign number, a message id not seen before, no refusal, no PIN to
+/// check. The writer reads the contexts of every waiting settlement — card, holder, enrolment,
+/// account, year-to-date figures, whether the message id is used — with one statement
+/// ([`repo::settle_contexts`]), computes each split here as on the ordinary path
+/// ([`prepare_from`]), and writes them all with one more, which checks again, under the
+/// ordinary path's locks, that each nonce is unused and each context holds
+/// ([`repo::commit_settlements`]). `None` for anything else (nothing was written): the
+/// ordinary path decides and answers. Rules and answers are those of the ordinary path; only
+/// the round trips and the work per statement differ.
+fn write_in_batch(
     app: &App,
     inst: &Institution,
     meta: &CallMeta,
     input: &SettleInput,
     hash: &str,
     items_json: &str,
-) -> Option<Prepared> {
+) -> Option<SettleOutput> {
     let cred = &input.credential;
     if cred.mdtrt_cert_type != super::CertType::Card {
         return None;
@@ -734,36 +732,57 @@ fn prepare(
         _ => return None,
     }
     let now = app.now();
-    let at = ts(now);
-    let context = app.store().autocommit(|tx| -> Result<_, ServiceError> {
-        super::auth::forget_old_nonces_now_and_then(app, tx, now)?;
-        let year_start = format!("{}-01-01", today.format("%Y"));
-        let card_no = cred.mdtrt_cert_no.trim().to_ascii_uppercase();
-        let Some(ctx) = repo::settle_context(tx, inst.id, &meta.msg_id, &card_no, &year_start)?
-        else {
-            return Ok(None);
-        };
-        if ctx.msg_seen {
-            return Ok(None);
-        }
-        let Ok(r) = super::resolve_card_read(ctx.card, ctx.person, cred, &day) else {
-            return Ok(None);
-        };
-        let Ok(c) = compute_from(app, tx, &r, inst, input, today, ctx.figures) else {
-            return Ok(None);
-        };
-        if c.split.personal_account_fen > c.policy.pin_required_above_fen {
-            return Ok(None);
-        }
-        let lane = lane_of(Some(r.person.id));
-        let clearing = clearing_of(app, tx, inst, lane, &at)?;
-        let fund = match c.split.pooling_fen > 0 {
-            true => Some(pooling_of(app, tx, &r.person.region_code, lane, &at)?),
-            false => None,
-        };
-        Ok(Some((r, c, clearing, fund)))
+    let key = repo::ContextKey {
+        institution_id: inst.id,
+        msg_id: meta.msg_id.clone(),
+        card_no: cred.mdtrt_cert_no.trim().to_ascii_uppercase(),
+        year_start: format!("{}-01-01", today.format("%Y")),
+    };
+    let (app2, inst2, meta2, input2) = (app.clone(), inst.clone(), meta.clone(), input.clone());
+    let (hash2, items2) = (hash.to_string(), items_json.to_string());
+    let make: super::batch::Make<Prepared> = Box::new(move |tx, ctx| {
+        let p = prepare_from(
+            &app2, tx, &inst2, &meta2, &input2, &hash2, &items2, ctx?, now,
+        )?;
+        Some((p.item.clone(), p))
     });
-    let (r, c, clearing, fund) = context.ok().flatten()?;
+    let writer = app.medical_cache().writer(app.store())?;
+    let (p, id) = super::batch::submit(writer, key, make)?;
+    Some(p.answer(id))
+}
+
+/// [`write_in_batch`]'s split of one settlement from its context, inside the writer's
+/// statements (`tx`: statements commit on their own).
+#[allow(clippy::too_many_arguments)]
+fn prepare_from(
+    app: &App,
+    tx: &mut dyn Tx,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+    hash: &str,
+    items_json: &str,
+    ctx: repo::SettleContext,
+    now: DateTime<Utc>,
+) -> Option<Prepared> {
+    let today = app.today();
+    let day = today.format("%Y-%m-%d").to_string();
+    let at = ts(now);
+    super::auth::forget_old_nonces_now_and_then(app, tx, now).ok()?;
+    if ctx.msg_seen {
+        return None;
+    }
+    let r = super::resolve_card_read(ctx.card, ctx.person, &input.credential, &day).ok()?;
+    let c = compute_from(app, tx, &r, inst, input, today, ctx.figures).ok()?;
+    if c.split.personal_account_fen > c.policy.pin_required_above_fen {
+        return None;
+    }
+    let lane = lane_of(Some(r.person.id));
+    let clearing = clearing_of(app, tx, inst, lane, &at).ok()?;
+    let fund = match c.split.pooling_fen > 0 {
+        true => Some(pooling_of(app, tx, &r.person.region_code, lane, &at).ok()?),
+        false => None,
+    };
     let card = r.card.as_ref()?;
     let s = &c.split;
     let (account, balance, reserved) = match c.figures.account {
@@ -807,16 +826,6 @@ fn prepare(
         available: c.available,
         resolved: r,
     })
-}
-
-/// PostgreSQL: the prepared settlement joins the next batch of the settlement writer
-/// (`batch`); `None` when it was left out or refused (nothing of it written).
-fn write_in_batch(app: &App, p: Prepared) -> Option<SettleOutput> {
-    let writer = app.medical_cache().writer(app.store())?;
-    let id = super::batch::submit(writer, p.item.clone())
-        .ok()
-        .flatten()?;
-    Some(p.answer(id))
 }
 
 /// The body of 2208: which settlement to reverse.

@@ -449,6 +449,11 @@ pub fn settle_context(
     let Some(r) = tx.query_opt(&SQL, params![institution_id, msg_id, card_no, year_start])? else {
         return Ok(None);
     };
+    context_from_row(r).map(Some)
+}
+
+/// A [`SettleContext`] from a row laid out as [`settle_context`]'s.
+fn context_from_row(r: Row) -> Result<SettleContext> {
     let n_card = crate::repo::cards::CARD_COLUMNS.split(',').count();
     let card = crate::repo::cards::card_row(&r)?;
     let rest = Row(r.0[n_card..].to_vec());
@@ -458,7 +463,7 @@ pub fn settle_context(
         Some(id) => Some((id, f.i64(1)?, f.i64(2)?)),
         None => None,
     };
-    Ok(Some(SettleContext {
+    Ok(SettleContext {
         msg_seen: f.bool(5)?,
         card,
         person,
@@ -467,7 +472,69 @@ pub fn settle_context(
             deductible_used_fen: f.i64(3)?,
             pooling_paid_fen: f.i64(4)?,
         },
-    }))
+    })
+}
+
+/// What [`settle_contexts`] reads one context by.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContextKey {
+    pub institution_id: i64,
+    pub msg_id: String,
+    pub card_no: String,
+    pub year_start: String,
+}
+
+/// [`settle_context`] for many keys at once, in their order: one statement on PostgreSQL.
+pub fn settle_contexts(tx: &mut dyn Tx, keys: &[ContextKey]) -> Result<Vec<Option<SettleContext>>> {
+    if tx.backend() != crate::Backend::Postgres {
+        return keys
+            .iter()
+            .map(|k| settle_context(tx, k.institution_id, &k.msg_id, &k.card_no, &k.year_start))
+            .collect();
+    }
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let card_columns: Vec<String> = crate::repo::cards::CARD_COLUMNS
+            .split(',')
+            .map(|c| format!("c.{}", c.trim()))
+            .collect();
+        format!(
+            "SELECT q.ord, {}, {},
+                    a.id, a.balance_fen, a.reserved_fen, y.ded, y.pool,
+                    EXISTS (SELECT 1 FROM med_settlements s
+                             WHERE s.institution_id = q.institution_id AND s.msg_id = q.msg_id)
+               FROM jsonb_to_recordset(CAST(CAST($1 AS TEXT) AS JSONB))
+                        AS q(ord INT, institution_id BIGINT, msg_id TEXT, card_no TEXT,
+                             year_start TEXT)
+               JOIN cards c ON c.card_no = q.card_no
+               JOIN persons p ON p.id = c.person_id
+               LEFT JOIN accounts a ON a.person_id = c.person_id AND a.kind = 'medical_personal'
+               CROSS JOIN LATERAL (
+                     SELECT CAST(COALESCE(SUM(s.deductible_fen), 0) AS BIGINT) AS ded,
+                            CAST(COALESCE(SUM(s.pooling_fen), 0) AS BIGINT) AS pool
+                       FROM med_settlements s
+                      WHERE s.person_id = c.person_id AND s.settle_day >= q.year_start
+                        AND s.status = 'settled') y",
+            card_columns.join(", "),
+            person_columns!()
+        )
+    });
+    let mut json = Vec::with_capacity(keys.len());
+    for (ord, k) in keys.iter().enumerate() {
+        let mut v = serde_json::to_value(k).map_err(|e| crate::StoreError::Data(e.to_string()))?;
+        v["ord"] = serde_json::Value::from(ord);
+        json.push(v);
+    }
+    let json = serde_json::Value::Array(json).to_string();
+    let mut out: Vec<Option<SettleContext>> = keys.iter().map(|_| None).collect();
+    for r in tx.query(&SQL, params![json])? {
+        let ord = usize::try_from(r.i64(0)?)
+            .map_err(|_| crate::StoreError::Data("bad context key".into()))?;
+        let ctx = context_from_row(Row(r.0[1..].to_vec()))?;
+        if let Some(slot) = out.get_mut(ord) {
+            *slot = Some(ctx);
+        }
+    }
+    Ok(out)
 }
 
 /// A settlement computed from a context read beforehand, outside any transaction: what it was
