@@ -90,6 +90,14 @@ impl PgDb {
     }
 }
 
+impl PgDb {
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Connect(e.to_string()))
+    }
+}
+
 impl Db for PgDb {
     fn backend(&self) -> Backend {
         Backend::Postgres
@@ -100,10 +108,7 @@ impl Db for PgDb {
     }
 
     fn optimize(&self) -> Result<()> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let mut conn = self.conn()?;
         conn.client.batch_execute("ANALYZE").map_err(map_err)
     }
 
@@ -112,10 +117,7 @@ impl Db for PgDb {
         write: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
     ) -> Result<()> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let mut conn = self.conn()?;
         let PgConn { client, statements } = &mut *conn;
         let mut builder = client.build_transaction();
         if !write {
@@ -139,10 +141,7 @@ impl Db for PgDb {
         &self,
         f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
     ) -> Result<()> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let mut conn = self.conn()?;
         let PgConn { client, statements } = &mut *conn;
         let mut ptx = PgTx {
             tx: Some(Target::Auto(client)),

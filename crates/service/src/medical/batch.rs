@@ -112,18 +112,23 @@ fn write<P>(store: &Store, ready: Ready<P>) {
     if ready.is_empty() {
         return;
     }
-    let items: Vec<SettlementItem> = ready.iter().map(|(_, item, _)| item.clone()).collect();
+    let mut items = Vec::with_capacity(ready.len());
+    let mut waiting = Vec::with_capacity(ready.len());
+    for (reply, item, p) in ready {
+        items.push(item);
+        waiting.push((reply, p));
+    }
     match store.autocommit(|tx| repo::commit_settlements(tx, &items)) {
         Ok(ids) => {
-            for ((reply, _, p), id) in ready.into_iter().zip(ids) {
+            for ((reply, p), id) in waiting.into_iter().zip(ids) {
                 let _ = reply.send(id.map(|id| (p, id)));
             }
         }
-        Err(_) if ready.len() == 1 => {}
+        Err(_) if items.len() == 1 => {}
         Err(_) => {
-            for (reply, item, p) in ready {
+            for (item, (reply, p)) in items.iter().zip(waiting) {
                 let one = store
-                    .autocommit(|tx| repo::commit_settlements(tx, std::slice::from_ref(&item)))
+                    .autocommit(|tx| repo::commit_settlements(tx, std::slice::from_ref(item)))
                     .ok()
                     .and_then(|ids| ids.into_iter().next().flatten());
                 let _ = reply.send(one.map(|id| (p, id)));

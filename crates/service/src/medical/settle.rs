@@ -294,9 +294,13 @@ fn compute(
     input: &SettleInput,
     today: NaiveDate,
 ) -> Result<Computed, ServiceError> {
-    let year_start = format!("{}-01-01", today.format("%Y"));
-    let figures = repo::holder_figures(tx, r.person.id, &year_start)?;
+    let figures = repo::holder_figures(tx, r.person.id, &year_start(today))?;
     compute_from(app, tx, r, inst, input, today, figures)
+}
+
+/// The first day of `today`'s year (`YYYY-01-01`): where year-to-date figures start.
+fn year_start(today: NaiveDate) -> String {
+    format!("{}-01-01", today.format("%Y"))
 }
 
 /// [`compute`] from the holder's figures read already.
@@ -315,7 +319,6 @@ fn compute_from(
         Some("resident") => Scheme::Resident,
         _ => Scheme::Employee,
     };
-    let year_start = format!("{}-01-01", today.format("%Y"));
     let (account, available) = match figures.account {
         Some((acc, bal, reserved)) => (Some(acc), bal - reserved),
         None => (None, 0),
@@ -339,7 +342,7 @@ fn compute_from(
         account,
         available,
         figures,
-        year_start,
+        year_start: year_start(today),
     })
 }
 
@@ -511,13 +514,18 @@ fn post(tx: &mut dyn Tx, transfers: Vec<ledger_repo::NewTransfer<'_>>) -> Result
     if transfers.is_empty() {
         return Ok(());
     }
-    ledger_repo::post_transfers(tx, &transfers).map_err(|e| match e {
+    ledger_repo::post_transfers(tx, &transfers).map_err(insufficient_on_check)?;
+    Ok(())
+}
+
+/// A refused CHECK (an account that may not go negative) is `INSUFFICIENT_BALANCE`.
+fn insufficient_on_check(e: sscard_store::StoreError) -> ServiceError {
+    match e {
         sscard_store::StoreError::Constraint(ref m) if m.to_lowercase().contains("check") => {
             crate::ledger::insufficient()
         }
         other => other.into(),
-    })?;
-    Ok(())
+    }
 }
 
 /// 2207: commits a settlement. Idempotent by message id: the same message again answers the
@@ -654,43 +662,25 @@ impl Ordinary {
         })?;
         let lane = lane_of(Some(r.person.id));
         let clearing = clearing_of(&app2, tx, &inst2, lane, &at)?;
-        let (acct_id, fund_id) = (format!("med-{setl_id}-acct"), format!("med-{setl_id}-fund"));
-        let mut parts = Vec::with_capacity(2);
-        if let Some(acc) = c.account {
-            parts.push(ledger_repo::NewTransfer {
-                client_id: &acct_id,
-                debit_account: acc,
-                credit_account: clearing,
-                amount_fen: s.personal_account_fen,
-                kind: "medical_settlement",
-                reason_code: "",
-                memo: "",
-                now: &at,
-            });
-        }
-        if s.pooling_fen > 0 {
-            let fund = pooling_of(&app2, tx, &r.person.region_code, lane, &at)?;
-            parts.push(ledger_repo::NewTransfer {
-                client_id: &fund_id,
-                debit_account: fund,
-                credit_account: clearing,
-                amount_fen: s.pooling_fen,
-                kind: "medical_settlement",
-                reason_code: "",
-                memo: "",
-                now: &at,
-            });
-        }
-        post(tx, parts)?;
+        let fund = match s.pooling_fen > 0 {
+            true => Some(pooling_of(&app2, tx, &r.person.region_code, lane, &at)?),
+            false => None,
+        };
+        let legs = repo::SettlementLegs {
+            account: c.account,
+            fund,
+            clearing,
+            personal_fen: s.personal_account_fen,
+            pooling_fen: s.pooling_fen,
+        };
+        repo::post_settlement_transfers(tx, setl_id, &legs, &at).map_err(insufficient_on_check)?;
         let balc = c.available - s.personal_account_fen;
         Ok(Ok(output(Some(setl_id), &r, s, balc, false)))
     }
 }
 
-/// A 2207 card settlement computed from a context read outside the writer, to be written only
-/// if that context still holds ([`repo::commit_settlements`]).
+/// What a 2207 card settlement written by the settlement writer answers with, besides its id.
 pub(crate) struct Prepared {
-    item: repo::SettlementItem,
     resolved: Resolved,
     split: Split,
     available: i64,
@@ -736,15 +726,14 @@ fn write_in_batch(
         institution_id: inst.id,
         msg_id: meta.msg_id.clone(),
         card_no: cred.mdtrt_cert_no.trim().to_ascii_uppercase(),
-        year_start: format!("{}-01-01", today.format("%Y")),
+        year_start: year_start(today),
     };
     let (app2, inst2, meta2, input2) = (app.clone(), inst.clone(), meta.clone(), input.clone());
     let (hash2, items2) = (hash.to_string(), items_json.to_string());
     let make: super::batch::Make<Prepared> = Box::new(move |tx, ctx| {
-        let p = prepare_from(
+        prepare_from(
             &app2, tx, &inst2, &meta2, &input2, &hash2, &items2, ctx?, now,
-        )?;
-        Some((p.item.clone(), p))
+        )
     });
     let writer = app.medical_cache().writer(app.store())?;
     let (p, id) = super::batch::submit(writer, key, make)?;
@@ -752,7 +741,7 @@ fn write_in_batch(
 }
 
 /// [`write_in_batch`]'s split of one settlement from its context, inside the writer's
-/// statements (`tx`: statements commit on their own).
+/// statements (`tx`: statements commit on their own): what to write, and what to answer.
 #[allow(clippy::too_many_arguments)]
 fn prepare_from(
     app: &App,
@@ -764,7 +753,7 @@ fn prepare_from(
     items_json: &str,
     ctx: repo::SettleContext,
     now: DateTime<Utc>,
-) -> Option<Prepared> {
+) -> Option<(repo::SettlementItem, Prepared)> {
     let today = app.today();
     let day = today.format("%Y-%m-%d").to_string();
     let at = ts(now);
@@ -820,12 +809,12 @@ fn prepare_from(
         clearing,
         fund,
     };
-    Some(Prepared {
-        item,
+    let answer = Prepared {
         split: c.split,
         available: c.available,
         resolved: r,
-    })
+    };
+    Some((item, answer))
 }
 
 /// The body of 2208: which settlement to reverse.

@@ -607,6 +607,62 @@ impl SettlementItem {
     }
 }
 
+/// Where a settlement's money comes from and goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementLegs {
+    /// The holder's medical personal account (needed when it pays a part).
+    pub account: Option<i64>,
+    /// The pooling fund lane (needed when the fund pays a part).
+    pub fund: Option<i64>,
+    /// The institution's clearing account lane.
+    pub clearing: i64,
+    pub personal_fen: i64,
+    pub pooling_fen: i64,
+}
+
+/// Posts settlement `setl_id`'s ledger transfers: personal account → clearing as
+/// `med-<id>-acct`, pooling fund → clearing as `med-<id>-fund` (zero amounts are skipped).
+/// PostgreSQL's batch function (`sscard_commit_settlements`, migration 11) writes the same.
+pub fn post_settlement_transfers(
+    tx: &mut dyn Tx,
+    setl_id: i64,
+    legs: &SettlementLegs,
+    at: &str,
+) -> Result<()> {
+    let (acct_id, fund_id) = (format!("med-{setl_id}-acct"), format!("med-{setl_id}-fund"));
+    let leg = |client_id, debit_account, amount_fen| crate::repo::ledger::NewTransfer {
+        client_id,
+        debit_account,
+        credit_account: legs.clearing,
+        amount_fen,
+        kind: "medical_settlement",
+        reason_code: "",
+        memo: "",
+        now: at,
+    };
+    let mut transfers = Vec::with_capacity(2);
+    match (legs.account, legs.personal_fen > 0) {
+        (Some(a), true) => transfers.push(leg(&acct_id, a, legs.personal_fen)),
+        (None, true) => return Err(no_source(setl_id)),
+        _ => {}
+    }
+    match (legs.fund, legs.pooling_fen > 0) {
+        (Some(f), true) => transfers.push(leg(&fund_id, f, legs.pooling_fen)),
+        (None, true) => return Err(no_source(setl_id)),
+        _ => {}
+    }
+    if !transfers.is_empty() {
+        crate::repo::ledger::post_transfers(tx, &transfers)?;
+    }
+    Ok(())
+}
+
+fn no_source(setl_id: i64) -> crate::StoreError {
+    crate::StoreError::Data(format!(
+        "settlement {setl_id} pays from an account it does not name"
+    ))
+}
+
 /// Writes prepared settlements, in order, each only if its context still holds: its nonce
 /// unused, its card's status and its holder's figures as when it was computed, and no earlier
 /// item of the batch for the same person, card, nonce or message id. An item that holds gets
@@ -708,35 +764,18 @@ fn commit_one_sqlite(tx: &mut dyn Tx, p: &SettlementItem) -> Result<Option<i64>>
             at: &p.at,
         },
     )?;
-    let (acct_id, fund_id) = (format!("med-{id}-acct"), format!("med-{id}-fund"));
-    let mut transfers = Vec::with_capacity(2);
-    if let (Some(a), true) = (p.account, p.personal > 0) {
-        transfers.push(crate::repo::ledger::NewTransfer {
-            client_id: &acct_id,
-            debit_account: a,
-            credit_account: p.clearing,
-            amount_fen: p.personal,
-            kind: "medical_settlement",
-            reason_code: "",
-            memo: "",
-            now: &p.at,
-        });
-    }
-    if let (Some(f), true) = (p.fund, p.pooling > 0) {
-        transfers.push(crate::repo::ledger::NewTransfer {
-            client_id: &fund_id,
-            debit_account: f,
-            credit_account: p.clearing,
-            amount_fen: p.pooling,
-            kind: "medical_settlement",
-            reason_code: "",
-            memo: "",
-            now: &p.at,
-        });
-    }
-    if !transfers.is_empty() {
-        crate::repo::ledger::post_transfers(tx, &transfers)?;
-    }
+    post_settlement_transfers(
+        tx,
+        id,
+        &SettlementLegs {
+            account: p.account,
+            fund: p.fund,
+            clearing: p.clearing,
+            personal_fen: p.personal,
+            pooling_fen: p.pooling,
+        },
+        &p.at,
+    )?;
     Ok(Some(id))
 }
 
