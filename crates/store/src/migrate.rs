@@ -74,6 +74,11 @@ const SQLITE: &[Migration] = &[
         name: "settle_statement",
         sql: include_str!("../migrations/sqlite/0011_settle_statement.sql"),
     },
+    Migration {
+        version: 12,
+        name: "enrolment_lookup",
+        sql: include_str!("../migrations/sqlite/0012_enrolment_lookup.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -131,6 +136,11 @@ const POSTGRES: &[Migration] = &[
         version: 11,
         name: "settle_statement",
         sql: include_str!("../migrations/postgres/0011_settle_statement.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "enrolment_lookup",
+        sql: include_str!("../migrations/postgres/0012_enrolment_lookup.sql"),
     },
 ];
 

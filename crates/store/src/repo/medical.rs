@@ -877,3 +877,27 @@ pub fn half_applied(tx: &mut dyn Tx) -> Result<i64> {
     let orphans = transfers.len().saturating_sub(matched) as i64;
     Ok(broken + orphans)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every settlement reads its holder with [`PERSON_SQL`]: the current medical enrolment must
+    /// come from an index in start-date order, not from a sort in a temporary B-tree per call
+    /// (migration 12).
+    #[test]
+    fn the_current_enrolment_is_read_in_index_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&dir.path().join("p.db").display().to_string()).unwrap();
+        let plan = store
+            .read(|tx| {
+                let sql = format!("EXPLAIN QUERY PLAN {PERSON_SQL} WHERE p.id = $1");
+                let rows = tx.query(&sql, params![1_i64])?;
+                rows.iter().map(|r| r.text(3)).collect::<Result<Vec<_>>>()
+            })
+            .unwrap()
+            .join("\n");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        assert!(plan.contains("enrolments_person_insurance"), "{plan}");
+    }
+}
