@@ -1833,7 +1833,7 @@ pub(super) fn run(
         true,
         &[
             "employment_person",
-            "enrolments_person",
+            "enrolments_person_insurance",
             "accounts_person",
             "benefits_person",
             "injury_cases_person",
