@@ -6,8 +6,10 @@
 //! system calls (and the file system's work per call) were a quarter of the committer
 //! thread's time. This VFS wraps the default one; for WAL files only, it collects the frames a
 //! transaction appends and writes them with one call when the transaction's commit frame is
-//! complete. Every other file (the database, journals, temporary files) is the default VFS's
-//! own file object, untouched.
+//! complete. Sub-journals (a savepoint's copies of pages, which the shim lets grow to 1 MiB in
+//! memory) have their writes split below the 128 KiB the default VFS can write at once. Every
+//! other file (the database, rollback journals, temporary files) is the default VFS's own file
+//! object, untouched.
 //!
 //! Why this is safe: SQLite makes a commit visible to other connections only after writing its
 //! commit frame (it then publishes the new end of the WAL in the shared-memory index), and this
@@ -86,7 +88,8 @@ unsafe fn register_once() -> Result<(), String> {
     }
 }
 
-/// A WAL file: the default VFS's file object sits `HEADER` bytes into the allocation.
+/// A WAL file or a sub-journal: the default VFS's file object sits `HEADER` bytes into the
+/// allocation.
 #[repr(C)]
 struct WalFile {
     base: ffi::sqlite3_file,
@@ -120,7 +123,8 @@ unsafe extern "C" fn open(
     let Some(base_open) = (unsafe { (*base).xOpen }) else {
         return ffi::SQLITE_ERROR;
     };
-    if flags & ffi::SQLITE_OPEN_WAL == 0 {
+    let is_wal = flags & ffi::SQLITE_OPEN_WAL != 0;
+    if !is_wal && flags & ffi::SQLITE_OPEN_SUBJOURNAL == 0 {
         // SAFETY: the allocation is at least the default VFS's szOsFile: its own file object.
         return unsafe { base_open(base, name, file, flags, out_flags) };
     }
@@ -146,12 +150,17 @@ unsafe extern "C" fn open(
         }
         return rc;
     }
-    let appends = Box::into_raw(Box::new(Appends {
-        buf: Vec::new(),
-        start: 0,
-        next: -1,
-        header: None,
-    }));
+    // A sub-journal only has its large writes split (see `write_in_pieces`); a WAL file also
+    // collects its appends.
+    let appends = match is_wal {
+        true => Box::into_raw(Box::new(Appends {
+            buf: Vec::new(),
+            start: 0,
+            next: -1,
+            header: None,
+        })),
+        false => ptr::null_mut(),
+    };
     // SAFETY: `wal` points at the start of SQLite's allocation, big enough for a WalFile.
     unsafe {
         (*wal).inner = inner;
@@ -197,46 +206,62 @@ unsafe fn inner(
     }
 }
 
+/// The appends of a WAL file (`None` for a sub-journal).
+///
 /// # Safety
 /// As [`inner`]; the caller must not hold another reference to the appends.
-unsafe fn appends<'a>(file: *mut ffi::sqlite3_file) -> &'a mut Appends {
+unsafe fn appends<'a>(file: *mut ffi::sqlite3_file) -> Option<&'a mut Appends> {
     // SAFETY: per the contract; a file object is used by one thread at a time.
-    unsafe { &mut *(*file.cast::<WalFile>()).appends }
+    unsafe { (*file.cast::<WalFile>()).appends.as_mut() }
 }
 
-/// Writes out what is buffered.
+/// Writes `len` bytes at `off` through the inner file, at most [`MAX_WRITE`] a call: the
+/// default VFS masks a write's length with 0x1ffff, so a write of 128 KiB or more would be
+/// cut short (SQLite's own memory journals write their whole chunk at once when they spill to
+/// a file, and the shim makes those chunks larger than that).
+///
+/// # Safety
+/// As [`inner`]; `data` must hold `len` readable bytes.
+unsafe fn write_in_pieces(
+    file: *mut ffi::sqlite3_file,
+    data: *const u8,
+    len: usize,
+    off: i64,
+) -> c_int {
+    // SAFETY: per the contract.
+    let (inner, m) = unsafe { inner(file) };
+    let Some(write) = m.xWrite else {
+        return ffi::SQLITE_IOERR_WRITE;
+    };
+    let mut at = 0;
+    while at < len {
+        let piece = (len - at).min(MAX_WRITE);
+        WRITE_CALLS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `piece` bytes from `at` are within `data`; MAX_WRITE fits a c_int.
+        let rc = unsafe { write(inner, data.add(at).cast(), piece as c_int, off + at as i64) };
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        at += piece;
+    }
+    ffi::SQLITE_OK
+}
+
+/// Writes out what is buffered (nothing for a sub-journal).
 ///
 /// # Safety
 /// As [`inner`].
 unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: per the contract.
-    let (inner, m) = unsafe { inner(file) };
-    let a = unsafe { appends(file) };
+    let Some(a) = (unsafe { appends(file) }) else {
+        return ffi::SQLITE_OK;
+    };
     a.header = None;
     if a.buf.is_empty() {
         return ffi::SQLITE_OK;
     }
-    let Some(write) = m.xWrite else {
-        return ffi::SQLITE_IOERR_WRITE;
-    };
-    // The default VFS writes at most 128 KiB - 1 bytes a call (it masks the length with
-    // 0x1ffff), so larger buffers go in pieces.
-    let mut rc = ffi::SQLITE_OK;
-    let mut at = 0;
-    while at < a.buf.len() && rc == ffi::SQLITE_OK {
-        let piece = (a.buf.len() - at).min(MAX_WRITE);
-        WRITE_CALLS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: `piece` bytes from `at` are within the buffer; MAX_WRITE fits a c_int.
-        rc = unsafe {
-            write(
-                inner,
-                a.buf.as_ptr().add(at).cast(),
-                piece as c_int,
-                a.start + at as i64,
-            )
-        };
-        at += piece;
-    }
+    // SAFETY: the buffer holds its length in bytes.
+    let rc = unsafe { write_in_pieces(file, a.buf.as_ptr(), a.buf.len(), a.start) };
     a.buf.clear();
     if rc != ffi::SQLITE_OK {
         // Whatever follows is written where SQLite says, unbuffered, until the next append.
@@ -251,9 +276,12 @@ unsafe extern "C" fn wal_write(
     amt: c_int,
     off: ffi::sqlite3_int64,
 ) -> c_int {
-    // SAFETY: SQLite calls this on an open WalFile with `amt` readable bytes at `data`.
-    let a = unsafe { appends(file) };
+    // SAFETY: SQLite calls this on an open file of ours with `amt` readable bytes at `data`.
     let len = amt.max(0) as usize;
+    let Some(a) = (unsafe { appends(file) }) else {
+        // A sub-journal.
+        return unsafe { write_in_pieces(file, data.cast(), len, off) };
+    };
     let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
     let follows = off == a.next;
     if follows && len == FRAME_HEADER {
@@ -290,12 +318,7 @@ unsafe extern "C" fn wal_write(
     if rc != ffi::SQLITE_OK {
         return rc;
     }
-    let (inner, m) = unsafe { inner(file) };
-    let Some(write) = m.xWrite else {
-        return ffi::SQLITE_IOERR_WRITE;
-    };
-    WRITE_CALLS.fetch_add(1, Ordering::Relaxed);
-    let rc = unsafe { write(inner, data, amt, off) };
+    let rc = unsafe { write_in_pieces(file, data.cast(), len, off) };
     a.next = match rc {
         ffi::SQLITE_OK => off + i64::from(amt),
         _ => -1,
@@ -310,8 +333,10 @@ unsafe extern "C" fn wal_close(file: *mut ffi::sqlite3_file) -> c_int {
         let (inner, m) = inner(file);
         let closed = m.xClose.map_or(ffi::SQLITE_OK, |close| close(inner));
         let wal = file.cast::<WalFile>();
-        drop(Box::from_raw((*wal).appends));
-        (*wal).appends = ptr::null_mut();
+        if !(*wal).appends.is_null() {
+            drop(Box::from_raw((*wal).appends));
+            (*wal).appends = ptr::null_mut();
+        }
         (*wal).base.pMethods = ptr::null();
         if flushed != ffi::SQLITE_OK {
             flushed

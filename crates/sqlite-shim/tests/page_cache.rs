@@ -18,6 +18,7 @@ fn truncations_are_skipped_only_when_nothing_lies_past_the_end() {
         installed.pcache_refused, None,
         "installed before SQLite's first use"
     );
+    assert!(installed.stmt_journal_in_memory);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.db");
     let a =

@@ -341,6 +341,23 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// `PRAGMA temp_store=DEFAULT` until dropped, then `MEMORY` again (it can only change
+/// outside a transaction).
+struct TempStoreDefault<'a>(&'a Connection);
+
+impl<'a> TempStoreDefault<'a> {
+    fn set(conn: &'a Connection) -> Self {
+        let _ = exec_cached(conn, "PRAGMA temp_store=DEFAULT");
+        TempStoreDefault(conn)
+    }
+}
+
+impl Drop for TempStoreDefault<'_> {
+    fn drop(&mut self) {
+        let _ = exec_cached(self.0, "PRAGMA temp_store=MEMORY");
+    }
+}
+
 /// Runs a batch of grouped jobs in one transaction, each inside its own savepoint, commits
 /// once, and tells every owner the outcome.
 fn run_group(conn: &Connection, batch: Vec<Queued>, syncer: Option<&WalSyncer>) {
@@ -349,6 +366,15 @@ fn run_group(conn: &Connection, batch: Vec<Queued>, syncer: Option<&WalSyncer>) 
             tell(&q.done, Err(msg.clone()));
         }
     };
+    // Each call's savepoint keeps a copy of every page the call changes (SQLite's
+    // sub-journal). With temp_store=MEMORY SQLite keeps it in 1 KiB pieces, four allocations
+    // and copies a page; with the default temp store, and the shim's threshold, in one piece
+    // of up to 1 MiB (a larger one goes to a temporary file; SQLite's own threshold, 64 KiB,
+    // is smaller than a settlement's). The connection's temporary tables stay in memory
+    // outside the groups.
+    let _temp = sscard_sqlite_shim::install()
+        .is_ok_and(|i| i.stmt_journal_in_memory)
+        .then(|| TempStoreDefault::set(conn));
     // With a syncer the commit leaves the sync to it; the connection's other transactions
     // keep syncing their own commits.
     let deferred = syncer.is_some() && exec_cached(conn, "PRAGMA synchronous=NORMAL").is_ok();

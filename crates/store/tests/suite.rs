@@ -432,6 +432,88 @@ fn grouped_writes_keep_each_callers_outcome() {
     });
 }
 
+/// A grouped call that changes more pages than SQLite keeps in memory for its savepoint (the
+/// journal then goes to a temporary file) still rolls back alone when it fails, and is kept
+/// whole when it succeeds, beside small calls in the same groups.
+#[test]
+fn large_grouped_calls_roll_back_alone() {
+    on_both(|s| {
+        s.write(|tx| {
+            tx.execute(
+                "CREATE TABLE grouped_big (id BIGINT PRIMARY KEY, round BIGINT NOT NULL,
+                                           pad TEXT NOT NULL)",
+                &[],
+            )?;
+            tx.execute("CREATE TABLE grouped_small (k TEXT PRIMARY KEY)", &[])?;
+            let mut rows = (0..3_000_i64)
+                .map(|i| vec![Value::Int(i), Value::Int(0), Value::Text("x".repeat(1_000))]);
+            tx.bulk_insert("grouped_big", &["id", "round", "pad"], &mut rows)
+        })
+        .unwrap();
+        let mut handles = Vec::new();
+        for round in 1..=4_i64 {
+            // Rewrites every row (about 3 MB of pages); odd rounds then fail.
+            let big = s.clone();
+            handles.push(std::thread::spawn(move || {
+                let r: Result<(), StoreError> = big.write_grouped(move |tx| {
+                    tx.execute(
+                        "UPDATE grouped_big SET round = $1, pad = $2",
+                        params![round, "y".repeat(1_000 + round as usize)],
+                    )?;
+                    if round % 2 == 1 {
+                        return Err(StoreError::NotFound("forced".into()));
+                    }
+                    Ok(())
+                });
+                if let Err(e) = &r
+                    && round % 2 == 0
+                {
+                    eprintln!("round {round}: {e}");
+                }
+                (round, r.is_ok())
+            }));
+            for t in 0..8 {
+                let small = s.clone();
+                handles.push(std::thread::spawn(move || {
+                    let r: Result<(), StoreError> = small.write_grouped(move |tx| {
+                        tx.execute(
+                            "INSERT INTO grouped_small (k) VALUES ($1)",
+                            params![format!("{round}-{t}")],
+                        )?;
+                        Ok(())
+                    });
+                    (0, r.is_ok())
+                }));
+            }
+        }
+        let outcomes: Vec<(i64, bool)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for (round, ok) in &outcomes {
+            assert_eq!(*ok, *round == 0 || round % 2 == 0, "round {round}");
+        }
+        let smalls = s
+            .read(|tx| tx.query_i64("SELECT count(*) FROM grouped_small", &[]))
+            .unwrap();
+        assert_eq!(smalls, 32);
+        // Only even rounds were kept, each whole: every row carries one kept round's values.
+        let rows = s
+            .read(|tx| {
+                tx.query(
+                    "SELECT round, length(pad), count(*) FROM grouped_big GROUP BY round, length(pad)",
+                    &[],
+                )
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 1, "one round's values in every row");
+        let (round, len, n) = (
+            rows[0].i64(0).unwrap(),
+            rows[0].i64(1).unwrap(),
+            rows[0].i64(2).unwrap(),
+        );
+        assert!(round == 2 || round == 4, "round {round}");
+        assert_eq!((len, n), (1_000 + round, 3_000));
+    });
+}
+
 /// Settlements prepared from a context read earlier are written (one statement for a whole
 /// batch on PostgreSQL) only while that context still holds; otherwise nothing of them is.
 #[test]
