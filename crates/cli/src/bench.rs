@@ -178,7 +178,7 @@ async fn client(
     let opter = format!("bench{id:03}");
     while Instant::now() < deadline {
         seq += 1;
-        let nonce = format!("{run_id}-{id}-{seq}");
+        let nonce = format!("{run_id}-{id:03}-{seq:06}");
         if conn.is_none() {
             match connect(&t).await {
                 Ok(c) => conn = Some(c),
@@ -283,6 +283,15 @@ pub fn settle(a: &SettleArgs) -> Result<()> {
         .run_id
         .clone()
         .unwrap_or_else(|| format!("b{}", chrono::Utc::now().timestamp_millis()));
+    // A message id doubles as the request's nonce: 8 to 64 letters, digits, '-' or '_'
+    // ("{run_id}-{client:03}-{seq:06}" is at least 12 long; the run id must keep it legal).
+    if run_id.len() > 40
+        || !run_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        bail!("--run-id: at most 40 letters, digits, '-' or '_'");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

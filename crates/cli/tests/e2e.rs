@@ -484,3 +484,77 @@ fn an_invalid_pin_key_is_one_line_without_the_secret() {
     assert!(!line.contains("secretvalue"), "{line}");
     assert!(line.contains("PIN key"), "{line}");
 }
+
+/// `sscard bench settle` against a real server: signed clients settle, the summary line keeps
+/// its contract, and a short run id still makes legal nonces (it used to make the first nine
+/// of each client too short: refused as SIGNATURE_INVALID).
+#[test]
+fn bench_settle_reports_one_line_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "demo",
+            "--db",
+            "b.db",
+            "--persons",
+            "300",
+            "--seed",
+            "5",
+            "--samples",
+            "s.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut server = Server::start(dir.path(), &["--db", "b.db", "--listen", "127.0.0.1:0"]);
+    let url = format!("http://{}", server.addr);
+    let out = run(
+        dir.path(),
+        &[
+            "bench",
+            "settle",
+            "--url",
+            &url,
+            "--samples",
+            "s.json",
+            "--clients",
+            "4",
+            "--duration",
+            "1",
+            "--run-id",
+            "r1",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", text(&out.stderr));
+    let line = stdout.lines().last().unwrap_or_default();
+    assert!(line.starts_with("settle_tps="), "{line}");
+    assert!(
+        line.contains(" p50_ms=") && line.contains(" p99_ms="),
+        "{line}"
+    );
+    assert!(line.ends_with(" errors=0"), "{line}\n{}", text(&out.stderr));
+    let tps: f64 = line["settle_tps=".len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0.0);
+    assert!(tps > 0.0, "{line}");
+    let bad = run(
+        dir.path(),
+        &[
+            "bench",
+            "settle",
+            "--url",
+            &url,
+            "--samples",
+            "s.json",
+            "--duration",
+            "1",
+            "--run-id",
+            "not a run id",
+        ],
+    );
+    assert!(one_line_error(&bad).contains("--run-id"));
+    assert!(server.terminate().success());
+}
