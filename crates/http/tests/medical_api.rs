@@ -14,9 +14,11 @@ use sscard_service::demo::{DemoSamples, SampleInstitution, SettleCardholder};
 
 static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A nonce never used before, and always of a legal length (8..=64) even when the process id is
+/// small, as it is in a fresh CI container.
 fn fresh_nonce() -> String {
     format!(
-        "n-{}-{}",
+        "n-{:07}-{:06}",
         std::process::id(),
         NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     )
