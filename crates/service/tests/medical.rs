@@ -658,6 +658,17 @@ fn scenario(url: &str) {
         "ECARD_EXPIRED"
     );
     let qr3 = ecard::issue_qr(&app, &holder, pe).unwrap();
+    let status_before: String = Store::open(&w.url)
+        .unwrap()
+        .read(|tx| {
+            tx.query_one(
+                "SELECT status FROM cards WHERE card_no = $1",
+                params![e.card_no.as_str()],
+                "card",
+            )?
+            .text(0)
+        })
+        .unwrap();
     sql(
         &w,
         "UPDATE cards SET status = 'temporary_loss' WHERE card_no = $1",
@@ -675,6 +686,31 @@ fn scenario(url: &str) {
     assert_eq!(
         code(ecard::issue_qr(&app, &holder, pe)),
         "ECARD_CARD_UNUSABLE"
+    );
+    // That call had used the token before it found the card lost; the refusal undid it (on
+    // SQLite by running the call's group again with a savepoint per call), so once the loss
+    // is lifted the same token settles, once.
+    sql(
+        &w,
+        "UPDATE cards SET status = $1 WHERE card_no = $2",
+        params![status_before.as_str(), e.card_no.as_str()],
+    );
+    let paid3 = medical::settle(
+        &app,
+        &inst(&w, &app),
+        &meta("e-4", &sn),
+        &bill(ecred(&qr3.token), [800, 200, 10], None),
+    )
+    .unwrap();
+    assert!(!paid3.replayed);
+    assert_eq!(
+        code(medical::settle(
+            &app,
+            &inst(&w, &app),
+            &meta("e-5", &sn),
+            &bill(ecred(&qr3.token), [800, 200, 10], None)
+        )),
+        "ECARD_USED"
     );
     invariants(&w);
 

@@ -89,6 +89,26 @@ pub trait Tx {
     ) -> Result<u64>;
     /// After rows were inserted with explicit ids, moves id generators past them.
     fn resync_ids(&mut self, tables: &[&str]) -> Result<()>;
+    /// Runs an `INSERT` of one row (no `ON CONFLICT` clause) into a table whose key is `id`
+    /// and returns the new row's id: `RETURNING id` on PostgreSQL; on SQLite the connection's
+    /// last row id, because SQLite runs `RETURNING` as a trigger, and a statement with a
+    /// trigger keeps a copy of every page it changes in case it has to undo itself.
+    fn insert_id(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
+        self.query(&format!("{sql} RETURNING id"), params)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound("inserted row".into()))?
+            .i64(0)
+    }
+    /// `Some(n)` while a grouped write runs in a group commit's first pass, where jobs share
+    /// the transaction without savepoints: `n` counts the rows changed on the connection so
+    /// far, so that a job can tell whether it has written anything. A job that must undo what
+    /// it wrote then returns `false`, and the whole group runs again with a savepoint around
+    /// each job, where this is `None`. Also `None` outside group commits and on PostgreSQL:
+    /// use a savepoint.
+    fn unguarded_changes(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl dyn Tx + '_ {
@@ -142,10 +162,9 @@ pub(crate) trait Db: Send + Sync {
     /// durable, or the error that prevented the commit. By default each job has its own
     /// transaction, run at once on the calling thread.
     fn submit_grouped(&self, job: GroupJob, done: Arc<grouped::Completion>) {
-        let mut job = Some(job);
+        let mut job = job;
         done.complete(self.run(true, &mut |tx| {
-            let j = job.take().ok_or(TxAbort)?;
-            if j(tx) { Ok(()) } else { Err(TxAbort) }
+            if job(tx) { Ok(()) } else { Err(TxAbort) }
         }));
     }
     /// Whether [`Db::submit_grouped`] returns before the job ran (a committer thread runs it),
@@ -153,11 +172,17 @@ pub(crate) trait Db: Send + Sync {
     fn grouped_in_background(&self) -> bool {
         false
     }
+    /// How many group commits had to run their jobs a second time, each inside a savepoint,
+    /// because one of them wanted its changes undone (see [`Tx::unguarded_changes`]).
+    fn grouped_reruns(&self) -> u64 {
+        0
+    }
 }
 
 /// One caller's share of a grouped write: runs inside the shared transaction and says whether
-/// to keep its changes (`false`: they are rolled back, the other jobs' are not).
-pub(crate) type GroupJob = Box<dyn FnOnce(&mut dyn Tx) -> bool + Send>;
+/// to keep its changes (`false`: they are rolled back, the other jobs' are not). It may run
+/// twice (the first run rolled back, see [`Tx::unguarded_changes`]); only the last run counts.
+pub(crate) type GroupJob = Box<dyn FnMut(&mut dyn Tx) -> bool + Send>;
 
 /// Marker: the transaction closure failed (its error is kept by the caller); roll back.
 pub(crate) struct TxAbort;
@@ -326,15 +351,17 @@ impl Store {
     }
 
     /// Runs `f` in a write transaction that may be shared with other concurrent callers: on
-    /// SQLite, whoever holds the writer runs every queued job, each inside its own savepoint,
-    /// and commits them with one synced commit (group commit); on PostgreSQL each job has its
-    /// own transaction (the server groups commits itself). `f`'s changes are kept when it
-    /// returns `Ok` and rolled back when it returns `Err`, without affecting the other jobs.
-    /// Returns only after the commit is durable; if the commit fails, an `Ok` from `f` turns
-    /// into the commit's error (nothing of it was applied).
+    /// SQLite, a committer thread runs every queued job and commits them with one synced
+    /// commit (group commit); on PostgreSQL each job has its own transaction (the server
+    /// groups commits itself). `f`'s changes are kept when it returns `Ok` and rolled back
+    /// when it returns `Err`, without affecting the other jobs. `f` may be called twice, the
+    /// first call's changes rolled back (see [`Tx::unguarded_changes`]): only the last call's
+    /// changes and result count, so it must not leave anything outside the transaction that a
+    /// second call could not stand. Returns only after the commit is durable; if the commit
+    /// fails, an `Ok` from `f` turns into the commit's error (nothing of it was applied).
     pub fn write_grouped<R, E>(
         &self,
-        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E> + Send + 'static,
+        f: impl FnMut(&mut dyn Tx) -> std::result::Result<R, E> + Send + 'static,
     ) -> std::result::Result<R, E>
     where
         R: Send + 'static,
@@ -348,7 +375,7 @@ impl Store {
     /// job has already run (on this thread) when this returns.
     pub fn submit_grouped<R, E>(
         &self,
-        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<R, E> + Send + 'static,
+        mut f: impl FnMut(&mut dyn Tx) -> std::result::Result<R, E> + Send + 'static,
     ) -> GroupedWrite<R, E>
     where
         R: Send + 'static,
@@ -374,6 +401,13 @@ impl Store {
     /// [`Store::submit_grouped`] runs the job on the calling thread.
     pub fn grouped_in_background(&self) -> bool {
         self.db.grouped_in_background()
+    }
+
+    /// How many group commits so far ran their jobs a second time, each inside a savepoint,
+    /// because one job wanted its changes undone (always 0 on PostgreSQL, which has no group
+    /// commit of its own). For tests and diagnostics.
+    pub fn grouped_reruns(&self) -> u64 {
+        self.db.grouped_reruns()
     }
 
     /// Turns bulk-load mode on or off. On SQLite, secondary indexes are dropped while it is on

@@ -44,6 +44,9 @@ struct GroupQueue {
     closed: std::sync::atomic::AtomicBool,
     /// Set by the checkpointer: the committer should checkpoint before its next group.
     restart_wal: std::sync::atomic::AtomicBool,
+    /// How many groups had to run their jobs a second time, each in a savepoint (see
+    /// [`run_group`]).
+    guarded_reruns: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for SqliteDb {
@@ -96,7 +99,7 @@ fn committer(writer: std::sync::Weak<Mutex<Connection>>, group: Arc<GroupQueue>)
                 if group.restart_wal.swap(false, Ordering::SeqCst) {
                     wal_checkpoint(&conn);
                 }
-                run_group(&conn, batch, syncer.as_ref())
+                run_group(&conn, batch, syncer.as_ref(), &group.guarded_reruns)
             }
             Err(_) => {
                 for q in batch {
@@ -294,7 +297,10 @@ fn run_in(
     f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
 ) -> Result<()> {
     exec_cached(conn, begin).map_err(map_err)?;
-    let mut tx = SqliteTx { conn };
+    let mut tx = SqliteTx {
+        conn,
+        unguarded: false,
+    };
     match f(&mut tx) {
         Ok(()) => match exec_cached(conn, "COMMIT") {
             Ok(()) => Ok(()),
@@ -358,9 +364,21 @@ impl Drop for TempStoreDefault<'_> {
     }
 }
 
-/// Runs a batch of grouped jobs in one transaction, each inside its own savepoint, commits
-/// once, and tells every owner the outcome.
-fn run_group(conn: &Connection, batch: Vec<Queued>, syncer: Option<&WalSyncer>) {
+/// Runs a batch of grouped jobs in one transaction, commits once, and tells every owner the
+/// outcome.
+///
+/// The jobs first run one after the other without savepoints: a savepoint copies every page a
+/// job changes, and nearly every job keeps its changes. Only when one of them wants its changes
+/// undone (it returns `false` or panics) is that pass rolled back and the whole batch run again,
+/// each job inside its own savepoint, so that the others keep theirs. A job therefore runs once
+/// or twice, and only the last run counts; [`Tx::unguarded_changes`] tells it which pass it is
+/// in.
+fn run_group(
+    conn: &Connection,
+    mut batch: Vec<Queued>,
+    syncer: Option<&WalSyncer>,
+    reruns: &std::sync::atomic::AtomicU64,
+) {
     let fail_all = |batch: Vec<Queued>, msg: String| {
         for q in batch {
             tell(&q.done, Err(msg.clone()));
@@ -378,51 +396,37 @@ fn run_group(conn: &Connection, batch: Vec<Queued>, syncer: Option<&WalSyncer>) 
     // With a syncer the commit leaves the sync to it; the connection's other transactions
     // keep syncing their own commits.
     let deferred = syncer.is_some() && exec_cached(conn, "PRAGMA synchronous=NORMAL").is_ok();
-    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
+    let restore_sync = || {
         if deferred {
             let _ = exec_cached(conn, "PRAGMA synchronous=FULL");
         }
+    };
+    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
+        restore_sync();
         return fail_all(batch, e.to_string());
     }
-    let mut owners = Vec::with_capacity(batch.len());
-    for q in batch {
-        if let Err(e) = exec_cached(conn, "SAVEPOINT grouped") {
-            tell(&q.done, Err(e.to_string()));
-            continue;
+    let owners = if run_unguarded(conn, &mut batch) {
+        batch.into_iter().map(|q| q.done).collect()
+    } else {
+        reruns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let again = conn
+            .execute_batch("ROLLBACK")
+            .and_then(|()| exec_cached(conn, "BEGIN IMMEDIATE"));
+        if let Err(e) = again {
+            let _ = conn.execute_batch("ROLLBACK");
+            restore_sync();
+            return fail_all(batch, e.to_string());
         }
-        let mut tx = SqliteTx { conn };
-        let job = q.job;
-        let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
-            .unwrap_or(false);
-        let end = if keep {
-            exec_cached(conn, "RELEASE grouped")
-        } else {
-            exec_cached(conn, "ROLLBACK TO grouped")
-                .and_then(|()| exec_cached(conn, "RELEASE grouped"))
-        };
-        match end {
-            Ok(()) => owners.push(q.done),
-            Err(e) => {
-                // The transaction is in an unknown state: give up the whole group.
-                let _ = conn.execute_batch("ROLLBACK");
-                if deferred {
-                    let _ = exec_cached(conn, "PRAGMA synchronous=FULL");
-                }
-                tell(&q.done, Err(e.to_string()));
-                for d in owners {
-                    tell(&d, Err(e.to_string()));
-                }
-                return;
-            }
+        match run_guarded(conn, batch) {
+            Ok(owners) => owners,
+            Err(()) => return restore_sync(),
         }
-    }
+    };
     let res = exec_cached(conn, "COMMIT").map_err(|e| {
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()
     });
-    if deferred {
-        let _ = exec_cached(conn, "PRAGMA synchronous=FULL");
-    }
+    restore_sync();
     match syncer {
         Some(s) if deferred => {
             if let Err(std::sync::mpsc::SendError((owners, res))) = s.queue.send((owners, res)) {
@@ -437,6 +441,66 @@ fn run_group(conn: &Connection, batch: Vec<Queued>, syncer: Option<&WalSyncer>) 
             }
         }
     }
+}
+
+/// The first pass of [`run_group`]: every job in turn, no savepoints. Whether all of them kept
+/// their changes (otherwise the caller rolls the pass back).
+fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> bool {
+    for q in batch.iter_mut() {
+        let mut tx = SqliteTx {
+            conn,
+            unguarded: true,
+        };
+        let job = &mut q.job;
+        let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
+            .unwrap_or(false);
+        if !keep {
+            return false;
+        }
+    }
+    true
+}
+
+/// The second pass of [`run_group`]: every job inside its own savepoint, undone alone when it
+/// asks for that. The owners to tell the commit's outcome; `Err` when the transaction was given
+/// up (everyone has been told).
+fn run_guarded(
+    conn: &Connection,
+    batch: Vec<Queued>,
+) -> std::result::Result<Vec<Arc<Completion>>, ()> {
+    let mut owners = Vec::with_capacity(batch.len());
+    for mut q in batch {
+        if let Err(e) = exec_cached(conn, "SAVEPOINT grouped") {
+            tell(&q.done, Err(e.to_string()));
+            continue;
+        }
+        let mut tx = SqliteTx {
+            conn,
+            unguarded: false,
+        };
+        let job = &mut q.job;
+        let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
+            .unwrap_or(false);
+        let end = if keep {
+            exec_cached(conn, "RELEASE grouped")
+        } else {
+            exec_cached(conn, "ROLLBACK TO grouped")
+                .and_then(|()| exec_cached(conn, "RELEASE grouped"))
+        };
+        match end {
+            Ok(()) => owners.push(q.done),
+            Err(e) => {
+                // The transaction is in an unknown state: give up the whole group.
+                let _ = conn.execute_batch("ROLLBACK");
+                tell(&q.done, Err(e.to_string()));
+                for d in owners {
+                    tell(&d, Err(e.to_string()));
+                }
+                return Err(());
+            }
+        }
+    }
+    Ok(owners)
 }
 
 impl Db for SqliteDb {
@@ -470,6 +534,12 @@ impl Db for SqliteDb {
 
     fn grouped_in_background(&self) -> bool {
         true
+    }
+
+    fn grouped_reruns(&self) -> u64 {
+        self.group
+            .guarded_reruns
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()> {
@@ -563,6 +633,8 @@ impl Db for SqliteDb {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    /// Running in a group commit's first pass, without a savepoint (see [`run_group`]).
+    unguarded: bool,
 }
 
 struct P<'a>(&'a Value);
@@ -596,6 +668,22 @@ fn read_value(v: ValueRef<'_>) -> Result<Value> {
 impl Tx for SqliteTx<'_> {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn unguarded_changes(&self) -> Option<u64> {
+        self.unguarded.then(|| self.conn.total_changes())
+    }
+
+    fn insert_id(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
+        debug_assert!(
+            !sql.to_ascii_uppercase().contains("ON CONFLICT"),
+            "insert_id needs an insert that inserts: {sql}"
+        );
+        let n = self.execute(sql, params)?;
+        if n != 1 {
+            return Err(StoreError::Db(format!("{n} rows inserted, expected 1")));
+        }
+        Ok(self.conn.last_insert_rowid())
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {

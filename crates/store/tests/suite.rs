@@ -432,6 +432,131 @@ fn grouped_writes_keep_each_callers_outcome() {
     });
 }
 
+/// `insert_id` returns the id of the row it inserted (SQLite: the last row id, without
+/// `RETURNING`), and a refused insert is the constraint's error, not someone else's id.
+#[test]
+fn insert_id_returns_the_new_rows_id() {
+    on_both(|s| {
+        let key = match s.backend() {
+            Backend::Sqlite => "INTEGER PRIMARY KEY",
+            Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        };
+        s.write(|tx| {
+            tx.execute(
+                &format!("CREATE TABLE id_probe (id {key}, k TEXT NOT NULL UNIQUE)"),
+                &[],
+            )
+        })
+        .unwrap();
+        let ids: Vec<i64> = s
+            .write(|tx| {
+                let mut ids = Vec::new();
+                for k in ["a", "b", "c"] {
+                    ids.push(tx.insert_id("INSERT INTO id_probe (k) VALUES ($1)", params![k])?);
+                }
+                Ok::<_, StoreError>(ids)
+            })
+            .unwrap();
+        for (id, k) in ids.iter().zip(["a", "b", "c"]) {
+            let stored = s
+                .read(|tx| {
+                    tx.query_one("SELECT k FROM id_probe WHERE id = $1", params![*id], "row")?
+                        .text(0)
+                })
+                .unwrap();
+            assert_eq!(stored, k);
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        let dup: Result<i64, StoreError> =
+            s.write(|tx| tx.insert_id("INSERT INTO id_probe (k) VALUES ($1)", params!["b"]));
+        assert!(matches!(dup, Err(StoreError::Constraint(_))), "{dup:?}");
+    });
+}
+
+/// On SQLite a group commit runs its jobs without savepoints first and runs the whole group
+/// again, a savepoint per job, only when one job wants its changes undone: then only the last
+/// run of each job counts, and every kept change is there exactly once. On PostgreSQL every job
+/// has its own transaction and runs once.
+#[test]
+fn grouped_jobs_run_again_only_when_one_must_be_undone() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    on_both(|s| {
+        s.write(|tx| tx.execute("CREATE TABLE rerun_probe (k TEXT PRIMARY KEY)", &[]))
+            .unwrap();
+        let sqlite = s.backend() == Backend::Sqlite;
+        const N: usize = 20;
+        // Submits a job that holds the committer for a moment, then N jobs, which therefore
+        // form one group on SQLite; job `fail` (if any) fails after writing.
+        let round = |name: &str, fail: Option<usize>| {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let guarded = Arc::new(AtomicUsize::new(0));
+            let (started, holding) = std::sync::mpsc::channel();
+            let hold = s.submit_grouped(move |_tx| -> Result<(), StoreError> {
+                let _ = started.send(());
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Ok(())
+            });
+            holding.recv().unwrap();
+            let writes: Vec<_> = (0..N)
+                .map(|i| {
+                    let (runs, guarded) = (runs.clone(), guarded.clone());
+                    let key = format!("{name}-{i}");
+                    s.submit_grouped(move |tx| -> Result<usize, StoreError> {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        if tx.unguarded_changes().is_none() {
+                            guarded.fetch_add(1, Ordering::SeqCst);
+                        }
+                        tx.execute(
+                            "INSERT INTO rerun_probe (k) VALUES ($1)",
+                            params![key.as_str()],
+                        )?;
+                        if fail == Some(i) {
+                            return Err(StoreError::NotFound("forced".into()));
+                        }
+                        Ok(i)
+                    })
+                })
+                .collect();
+            hold.wait().unwrap();
+            for (i, w) in writes.into_iter().enumerate() {
+                match w.wait() {
+                    Ok(v) => assert_eq!(v, i),
+                    Err(StoreError::NotFound(_)) => assert_eq!(fail, Some(i)),
+                    Err(e) => panic!("job {i}: {e}"),
+                }
+            }
+            let stored = s
+                .read(|tx| {
+                    tx.query_i64(
+                        "SELECT count(*) FROM rerun_probe WHERE k LIKE $1",
+                        params![format!("{name}-%")],
+                    )
+                })
+                .unwrap();
+            assert_eq!(stored as usize, N - usize::from(fail.is_some()), "{name}");
+            (runs.load(Ordering::SeqCst), guarded.load(Ordering::SeqCst))
+        };
+
+        let reruns = s.grouped_reruns();
+        let (runs, guarded) = round("all-kept", None);
+        assert_eq!(runs, N, "every job ran once");
+        assert_eq!(s.grouped_reruns(), reruns);
+        assert_eq!(guarded, if sqlite { 0 } else { N });
+
+        let (runs, guarded) = round("one-undone", Some(7));
+        if sqlite {
+            // Jobs 0..=7 ran unguarded, then all of them again, each in a savepoint.
+            assert_eq!(runs, 8 + N);
+            assert_eq!(guarded, N);
+            assert_eq!(s.grouped_reruns(), reruns + 1);
+        } else {
+            assert_eq!((runs, guarded), (N, N));
+            assert_eq!(s.grouped_reruns(), 0);
+        }
+    });
+}
+
 /// A grouped call that changes more pages than SQLite keeps in memory for its savepoint (the
 /// journal then goes to a temporary file) still rolls back alone when it fails, and is kept
 /// whole when it succeeds, beside small calls in the same groups.

@@ -23,6 +23,9 @@ use crate::error::{ErrorKind, ServiceError};
 /// the changes (a counted wrong PIN) but answer `e`; `Err(e)` roll the changes back.
 type Work<T> = Result<Result<T, ServiceError>, ServiceError>;
 
+/// A call's work: what it does inside the transaction, at the call's time.
+type CallWork<'a, T> = dyn FnMut(&mut dyn Tx, DateTime<Utc>) -> Work<T> + 'a;
+
 /// A call handed to the store's group commit: wait for it ([`PendingCall::wait`]) or await it
 /// (from an async task, without holding a thread, when the store commits in the background:
 /// see [`sscard_store::Store::grouped_in_background`]).
@@ -79,31 +82,51 @@ pub fn calls_run_in_background(app: &App) -> bool {
 }
 
 /// Hands a call to a grouped durable write: the nonce is consumed first and kept whatever the
-/// call does; the call's work runs inside a savepoint.
-fn submit_call<T, F>(app: &App, inst: &Institution, work: F) -> PendingCall<T>
+/// call does; what the call's work decides to undo is undone (see [`call_in`]). The work may
+/// run twice, the first run rolled back: it must not leave anything behind outside the
+/// transaction.
+fn submit_call<T, F>(app: &App, inst: &Institution, mut work: F) -> PendingCall<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
+    F: FnMut(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
 {
     let now = app.now();
     let inst = inst.clone();
     let app = app.clone();
     PendingCall(Pending::Grouped(app.clone().store().submit_grouped(
-        move |tx| -> Work<T> { call_in(&app, &inst, tx, now, work) },
+        move |tx| -> Work<T> { call_in(&app, &inst, tx, now, &mut work) },
     )))
 }
 
 /// A call's share of a transaction: consumes the nonce (kept whatever the call does), then runs
-/// the call's work inside a savepoint.
+/// the call's work; when the work says `Err`, what it wrote is undone and the nonce stays.
+///
+/// In a group commit's first pass (SQLite) there is no savepoint to undo with: a work that
+/// refuses without having written anything (the usual refusal) needs none, and one that did
+/// write asks the store to run the group again with a savepoint around every call, where this
+/// takes its own savepoint as well.
 fn call_in<T>(
     app: &App,
     inst: &Institution,
     tx: &mut dyn Tx,
     now: DateTime<Utc>,
-    work: impl FnOnce(&mut dyn Tx, DateTime<Utc>) -> Work<T>,
+    work: &mut CallWork<'_, T>,
 ) -> Work<T> {
     if let Err(e) = consume_nonce(app, tx, inst, now) {
         return Ok(Err(e));
+    }
+    if let Some(before) = tx.unguarded_changes() {
+        return match work(tx, now) {
+            Ok(answer) => Ok(answer),
+            Err(e) if tx.unguarded_changes() == Some(before) => Ok(Err(e)),
+            // Never answered: the store runs the group again and this call with it.
+            Err(_) => Err(ServiceError::new(
+                crate::error::ErrorKind::Internal,
+                "RERUN_WITH_SAVEPOINT",
+                "请重试",
+                "Run again with a savepoint",
+            )),
+        };
     }
     tx.execute("SAVEPOINT medical_call", &[])?;
     match work(tx, now) {
@@ -123,7 +146,7 @@ fn call_in<T>(
 fn run_call<T, F>(app: &App, inst: &Institution, work: F) -> Result<T, ServiceError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
+    F: FnMut(&mut dyn Tx, DateTime<Utc>) -> Work<T> + Send + 'static,
 {
     submit_call(app, inst, work).wait()
 }
@@ -213,7 +236,7 @@ pub fn sign_in(app: &App, inst: &Institution, meta: &CallMeta) -> Result<SignIn,
             return Ok(Ok(SignIn {
                 sign_no,
                 sign_time: at,
-                day,
+                day: day.clone(),
             }));
         }
         let mut rnd = [0u8; 5];
@@ -229,7 +252,7 @@ pub fn sign_in(app: &App, inst: &Institution, meta: &CallMeta) -> Result<SignIn,
         Ok(Ok(SignIn {
             sign_no,
             sign_time: at,
-            day,
+            day: day.clone(),
         }))
     })
 }
@@ -590,8 +613,8 @@ struct Ordinary {
 }
 
 impl Ordinary {
-    /// The ordinary path of 2207, inside the call's savepoint (after its nonce).
-    fn work(self, tx: &mut dyn Tx, now: DateTime<Utc>) -> Work<SettleOutput> {
+    /// The ordinary path of 2207, after the call's nonce (see [`call_in`]).
+    fn work(&self, tx: &mut dyn Tx, now: DateTime<Utc>) -> Work<SettleOutput> {
         let Ordinary {
             app: app2,
             inst: inst2,
@@ -601,13 +624,14 @@ impl Ordinary {
             items_json,
             today,
         } = self;
+        let today = *today;
         let day = today.format("%Y-%m-%d").to_string();
-        check_sign(&app2, tx, &inst2, &meta.sign_no, &day)?;
+        check_sign(app2, tx, inst2, &meta.sign_no, &day)?;
         if let Some(row) = repo::settlement_by_msg(tx, inst2.id, &meta.msg_id)? {
             if row.status == "voided" {
                 return Err(msg_voided());
             }
-            if row.request_hash != hash {
+            if row.request_hash != *hash {
                 return Err(msg_conflict());
             }
             let name = match row.person_id {
@@ -618,8 +642,8 @@ impl Ordinary {
             };
             return Ok(Ok(replay(tx, &row, name)?));
         }
-        let r = resolve(&app2, tx, &input.credential, now, &day, true)?;
-        let c = compute(&app2, tx, &r, &inst2, &input, today)?;
+        let r = resolve(app2, tx, &input.credential, now, &day, true)?;
+        let c = compute(app2, tx, &r, inst2, input, today)?;
         if c.split.personal_account_fen > c.policy.pin_required_above_fen && r.via != "ecard" {
             let (Some(pin), Some(card)) = (input.pin.as_deref(), r.card.as_ref()) else {
                 return Err(pin_required());
@@ -642,7 +666,7 @@ impl Ordinary {
                 region_code: &r.person.region_code,
                 sign_no: &meta.sign_no,
                 operator: &meta.operator,
-                request_hash: &hash,
+                request_hash: hash,
                 via: r.via,
                 total_fen: s.total_fen,
                 self_pay_fen: s.self_pay_fen,
@@ -650,7 +674,7 @@ impl Ordinary {
                 pooling_fen: s.pooling_fen,
                 personal_fen: s.personal_account_fen,
                 cash_fen: s.cash_fen,
-                items_json: &items_json,
+                items_json,
                 status: "settled",
                 settle_day: &day,
                 at: &at,
@@ -661,9 +685,9 @@ impl Ordinary {
             other => other.into(),
         })?;
         let lane = lane_of(Some(r.person.id));
-        let clearing = clearing_of(&app2, tx, &inst2, lane, &at)?;
+        let clearing = clearing_of(app2, tx, inst2, lane, &at)?;
         let fund = match s.pooling_fen > 0 {
-            true => Some(pooling_of(&app2, tx, &r.person.region_code, lane, &at)?),
+            true => Some(pooling_of(app2, tx, &r.person.region_code, lane, &at)?),
             false => None,
         };
         let legs = repo::SettlementLegs {
@@ -1072,10 +1096,10 @@ pub fn reconcile_totals(
         }
         let rslt = if ours == theirs { "match" } else { "mismatch" };
         Ok(Ok(ReconcileTotals {
-            stmt_day: day,
+            stmt_day: day.clone(),
             stmt_rslt: rslt.into(),
             ours,
-            theirs,
+            theirs: theirs.clone(),
         }))
     })
 }
@@ -1143,7 +1167,7 @@ pub fn reconcile_detail(
             "mismatch"
         };
         Ok(Ok(ReconcileDetail {
-            stmt_day: day,
+            stmt_day: day.clone(),
             stmt_rslt: rslt.into(),
             records: ours,
             mismatches,

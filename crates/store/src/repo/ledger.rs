@@ -695,24 +695,21 @@ pub fn post_transfers(tx: &mut dyn Tx, transfers: &[NewTransfer<'_>]) -> Result<
     let mut ids = Vec::with_capacity(transfers.len());
     let mut deltas = std::collections::BTreeMap::<i64, i64>::new();
     for t in transfers {
-        let id = tx
-            .query_one(
-                "INSERT INTO transfers (client_id, debit_account, credit_account, amount_fen, kind,
-                     reason_code, status, memo, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'posted', $7, $8) RETURNING id",
-                params![
-                    t.client_id,
-                    t.debit_account,
-                    t.credit_account,
-                    t.amount_fen,
-                    t.kind,
-                    t.reason_code,
-                    t.memo,
-                    t.now
-                ],
-                "transfer",
-            )?
-            .i64(0)?;
+        let id = tx.insert_id(
+            "INSERT INTO transfers (client_id, debit_account, credit_account, amount_fen, kind,
+                 reason_code, status, memo, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'posted', $7, $8)",
+            params![
+                t.client_id,
+                t.debit_account,
+                t.credit_account,
+                t.amount_fen,
+                t.kind,
+                t.reason_code,
+                t.memo,
+                t.now
+            ],
+        )?;
         ids.push(id);
         *deltas.entry(t.debit_account).or_default() -= t.amount_fen;
         *deltas.entry(t.credit_account).or_default() += t.amount_fen;

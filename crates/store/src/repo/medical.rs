@@ -365,13 +365,12 @@ pub struct NewSettlement<'a> {
 /// Records a settlement; a second one with the same institution and message id is refused by
 /// the UNIQUE constraint.
 pub fn insert_settlement(tx: &mut dyn Tx, s: &NewSettlement<'_>) -> Result<i64> {
-    tx.query_one(
+    tx.insert_id(
         "INSERT INTO med_settlements (msg_id, institution_id, person_id, card_id, region_code,
              sign_no, operator, request_hash, via, total_fen, self_pay_fen, deductible_fen,
              pooling_fen, personal_fen, cash_fen, items_json, status, settle_day, settled_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19)
-         RETURNING id",
+                 $18, $19)",
         params![
             s.msg_id,
             s.institution_id,
@@ -393,9 +392,7 @@ pub fn insert_settlement(tx: &mut dyn Tx, s: &NewSettlement<'_>) -> Result<i64> 
             s.settle_day,
             s.at
         ],
-        "settlement",
-    )?
-    .i64(0)
+    )
 }
 
 /// Everything a card settlement is computed from, read in one statement (see
