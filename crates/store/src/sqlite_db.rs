@@ -405,21 +405,26 @@ fn run_group(
         restore_sync();
         return fail_all(batch, e.to_string());
     }
-    let owners = if run_unguarded(conn, &mut batch) {
-        batch.into_iter().map(|q| q.done).collect()
-    } else {
-        reruns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let again = conn
-            .execute_batch("ROLLBACK")
-            .and_then(|()| exec_cached(conn, "BEGIN IMMEDIATE"));
-        if let Err(e) = again {
-            let _ = conn.execute_batch("ROLLBACK");
+    let owners = match run_unguarded(conn, &mut batch) {
+        Pass::Kept => batch.into_iter().map(|q| q.done).collect(),
+        Pass::Lost => {
             restore_sync();
-            return fail_all(batch, e.to_string());
+            return fail_all(batch, TX_LOST.into());
         }
-        match run_guarded(conn, batch) {
-            Ok(owners) => owners,
-            Err(()) => return restore_sync(),
+        Pass::Undo => {
+            reruns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let again = conn
+                .execute_batch("ROLLBACK")
+                .and_then(|()| exec_cached(conn, "BEGIN IMMEDIATE"));
+            if let Err(e) = again {
+                let _ = conn.execute_batch("ROLLBACK");
+                restore_sync();
+                return fail_all(batch, e.to_string());
+            }
+            match run_guarded(conn, batch) {
+                Ok(owners) => owners,
+                Err(()) => return restore_sync(),
+            }
         }
     };
     let res = exec_cached(conn, "COMMIT").map_err(|e| {
@@ -443,9 +448,23 @@ fn run_group(
     }
 }
 
-/// The first pass of [`run_group`]: every job in turn, no savepoints. Whether all of them kept
-/// their changes (otherwise the caller rolls the pass back).
-fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> bool {
+/// How the first pass of a group went.
+enum Pass {
+    /// Every job kept its changes: commit.
+    Kept,
+    /// A job wants its changes undone: roll back and run the group again, a savepoint per job.
+    Undo,
+    /// SQLite rolled the whole transaction back itself (disk full, I/O error, out of memory):
+    /// nothing of the group is written.
+    Lost,
+}
+
+/// What a group's callers are told when SQLite rolled their transaction back itself.
+const TX_LOST: &str =
+    "the transaction was rolled back by SQLite (disk full, I/O error or out of memory)";
+
+/// The first pass of [`run_group`]: every job in turn, no savepoints.
+fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> Pass {
     for q in batch.iter_mut() {
         let mut tx = SqliteTx {
             conn,
@@ -454,11 +473,16 @@ fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> bool {
         let job = &mut q.job;
         let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
             .unwrap_or(false);
+        // A job may have turned an error into an answer it keeps (a refusal that wrote
+        // nothing); if that error ended the transaction, so does the group.
+        if conn.is_autocommit() {
+            return Pass::Lost;
+        }
         if !keep {
-            return false;
+            return Pass::Undo;
         }
     }
-    true
+    Pass::Kept
 }
 
 /// The second pass of [`run_group`]: every job inside its own savepoint, undone alone when it
@@ -637,6 +661,18 @@ struct SqliteTx<'a> {
     unguarded: bool,
 }
 
+impl SqliteTx<'_> {
+    /// Every `SqliteTx` runs inside a transaction. After an I/O error, a full disk or running
+    /// out of memory SQLite may roll the whole transaction back itself; a statement run after
+    /// that would commit on its own, outside the caller's transaction. Refuse it instead.
+    fn still_open(&self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            return Err(StoreError::Db(TX_LOST.into()));
+        }
+        Ok(())
+    }
+}
+
 struct P<'a>(&'a Value);
 
 impl rusqlite::ToSql for P<'_> {
@@ -688,6 +724,7 @@ impl Tx for SqliteTx<'_> {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         debug_assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
+        self.still_open()?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
         if stmt.readonly() && stmt.column_count() > 0 {
             // A SELECT run for its side effects (pg-style helpers): step through it.
@@ -705,6 +742,7 @@ impl Tx for SqliteTx<'_> {
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         debug_assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
+        self.still_open()?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
         let ncol = stmt.column_count();
         let mut rows = stmt
@@ -727,6 +765,7 @@ impl Tx for SqliteTx<'_> {
         columns: &[&str],
         rows: &mut dyn Iterator<Item = Vec<Value>>,
     ) -> Result<u64> {
+        self.still_open()?;
         // Multi-row INSERTs: per-statement work (constant IN-lists of CHECK constraints and
         // partial indexes are materialised once per execution) is shared by many rows.
         let ncol = columns.len().max(1);

@@ -432,6 +432,58 @@ fn grouped_writes_keep_each_callers_outcome() {
     });
 }
 
+/// When SQLite rolls a group's transaction back by itself (here the disk is "full") and a job
+/// turns the error into an answer it keeps (as a refusal does), nothing of the group is written
+/// and everyone is told so; no later statement commits on its own outside the transaction.
+#[test]
+fn a_group_whose_transaction_sqlite_rolled_back_writes_nothing() {
+    let (_dir, url) = sscard_testkit::sqlite_url();
+    let s = Store::open(&url).unwrap();
+    s.write(|tx| {
+        tx.execute(
+            "CREATE TABLE lost_probe (k TEXT PRIMARY KEY, pad BLOB)",
+            &[],
+        )
+    })
+    .unwrap();
+    let (started, holding) = std::sync::mpsc::channel();
+    let hold = s.submit_grouped(move |_tx| -> Result<(), StoreError> {
+        let _ = started.send(());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(())
+    });
+    holding.recv().unwrap();
+    let insert = |k: &'static str| {
+        s.submit_grouped(move |tx| -> Result<(), StoreError> {
+            tx.execute("INSERT INTO lost_probe (k) VALUES ($1)", params![k])?;
+            Ok(())
+        })
+    };
+    let a = insert("a");
+    let b = s.submit_grouped(|tx| -> Result<String, StoreError> {
+        let pages = tx.query("PRAGMA page_count", &[])?[0].i64(0)?;
+        tx.query(&format!("PRAGMA max_page_count = {pages}"), &[])?;
+        let full = tx.execute(
+            "INSERT INTO lost_probe (k, pad) VALUES ('b', zeroblob(4000000))",
+            &[],
+        );
+        assert!(full.is_err(), "the insert must fail: {full:?}");
+        Ok("refused".into())
+    });
+    let c = insert("c");
+    hold.wait().unwrap();
+    let (a, b, c) = (a.wait(), b.wait(), c.wait());
+    assert!(a.is_err() && b.is_err() && c.is_err(), "{a:?} {b:?} {c:?}");
+    s.write(|tx| tx.query("PRAGMA max_page_count = 1073741823", &[]))
+        .unwrap();
+    let stored = s
+        .read(|tx| tx.query_i64("SELECT count(*) FROM lost_probe", &[]))
+        .unwrap();
+    assert_eq!(stored, 0, "nothing of the group is written");
+    // The store goes on.
+    insert("d").wait().unwrap();
+}
+
 /// `insert_id` returns the id of the row it inserted (SQLite: the last row id, without
 /// `RETURNING`), and a refused insert is the constraint's error, not someone else's id.
 #[test]
