@@ -161,8 +161,7 @@ pub(crate) trait Db: Send + Sync {
     /// callers' jobs (group commit); `done` learns the outcome once the job's effects are
     /// durable, or the error that prevented the commit. By default each job has its own
     /// transaction, run at once on the calling thread.
-    fn submit_grouped(&self, job: GroupJob, done: Arc<grouped::Completion>) {
-        let mut job = job;
+    fn submit_grouped(&self, mut job: GroupJob, done: Arc<grouped::Completion>) {
         done.complete(self.run(true, &mut |tx| {
             if job(tx) { Ok(()) } else { Err(TxAbort) }
         }));

@@ -463,16 +463,17 @@ enum Pass {
 const TX_LOST: &str =
     "the transaction was rolled back by SQLite (disk full, I/O error or out of memory)";
 
+/// Runs one grouped job; whether it keeps its changes (a panic counts as no).
+fn run_job(conn: &Connection, q: &mut Queued, unguarded: bool) -> bool {
+    let mut tx = SqliteTx { conn, unguarded };
+    let job = &mut q.job;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx))).unwrap_or(false)
+}
+
 /// The first pass of [`run_group`]: every job in turn, no savepoints.
 fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> Pass {
     for q in batch.iter_mut() {
-        let mut tx = SqliteTx {
-            conn,
-            unguarded: true,
-        };
-        let job = &mut q.job;
-        let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
-            .unwrap_or(false);
+        let keep = run_job(conn, q, true);
         // A job may have turned an error into an answer it keeps (a refusal that wrote
         // nothing); if that error ended the transaction, so does the group.
         if conn.is_autocommit() {
@@ -498,13 +499,7 @@ fn run_guarded(
             tell(&q.done, Err(e.to_string()));
             continue;
         }
-        let mut tx = SqliteTx {
-            conn,
-            unguarded: false,
-        };
-        let job = &mut q.job;
-        let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
-            .unwrap_or(false);
+        let keep = run_job(conn, &mut q, false);
         let end = if keep {
             exec_cached(conn, "RELEASE grouped")
         } else {

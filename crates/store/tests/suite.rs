@@ -432,6 +432,20 @@ fn grouped_writes_keep_each_callers_outcome() {
     });
 }
 
+/// A grouped write that keeps the committer busy for 300 ms, returned once it has started: on
+/// SQLite the writes submitted next all wait and form one group. (On PostgreSQL it has already
+/// run.)
+fn hold_committer(s: &Store) -> sscard_store::GroupedWrite<(), StoreError> {
+    let (started, holding) = std::sync::mpsc::channel();
+    let hold = s.submit_grouped(move |_tx| -> Result<(), StoreError> {
+        let _ = started.send(());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(())
+    });
+    holding.recv().unwrap();
+    hold
+}
+
 /// When SQLite rolls a group's transaction back by itself (here the disk is "full") and a job
 /// turns the error into an answer it keeps (as a refusal does), nothing of the group is written
 /// and everyone is told so; no later statement commits on its own outside the transaction.
@@ -446,13 +460,7 @@ fn a_group_whose_transaction_sqlite_rolled_back_writes_nothing() {
         )
     })
     .unwrap();
-    let (started, holding) = std::sync::mpsc::channel();
-    let hold = s.submit_grouped(move |_tx| -> Result<(), StoreError> {
-        let _ = started.send(());
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        Ok(())
-    });
-    holding.recv().unwrap();
+    let hold = hold_committer(&s);
     let insert = |k: &'static str| {
         s.submit_grouped(move |tx| -> Result<(), StoreError> {
             tx.execute("INSERT INTO lost_probe (k) VALUES ($1)", params![k])?;
@@ -543,13 +551,7 @@ fn grouped_jobs_run_again_only_when_one_must_be_undone() {
         let round = |name: &str, fail: Option<usize>| {
             let runs = Arc::new(AtomicUsize::new(0));
             let guarded = Arc::new(AtomicUsize::new(0));
-            let (started, holding) = std::sync::mpsc::channel();
-            let hold = s.submit_grouped(move |_tx| -> Result<(), StoreError> {
-                let _ = started.send(());
-                std::thread::sleep(std::time::Duration::from_millis(300));
-                Ok(())
-            });
-            holding.recv().unwrap();
+            let hold = hold_committer(s);
             let writes: Vec<_> = (0..N)
                 .map(|i| {
                     let (runs, guarded) = (runs.clone(), guarded.clone());

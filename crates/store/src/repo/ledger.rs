@@ -184,33 +184,7 @@ pub struct NewTransfer<'a> {
 /// zero is refused by the accounts table's CHECK constraint (`StoreError::Constraint`), and a
 /// reused `client_id` by its UNIQUE constraint.
 pub fn post_transfer(tx: &mut dyn Tx, t: &NewTransfer<'_>) -> Result<i64> {
-    let id = tx
-        .query_one(
-            "INSERT INTO transfers (client_id, debit_account, credit_account, amount_fen, kind,
-                 reason_code, status, memo, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'posted', $7, $8) RETURNING id",
-            params![
-                t.client_id,
-                t.debit_account,
-                t.credit_account,
-                t.amount_fen,
-                t.kind,
-                t.reason_code,
-                t.memo,
-                t.now
-            ],
-            "transfer",
-        )?
-        .i64(0)?;
-    tx.execute(
-        "UPDATE accounts SET balance_fen = balance_fen - $1 WHERE id = $2",
-        params![t.amount_fen, t.debit_account],
-    )?;
-    tx.execute(
-        "UPDATE accounts SET balance_fen = balance_fen + $1 WHERE id = $2",
-        params![t.amount_fen, t.credit_account],
-    )?;
-    Ok(id)
+    Ok(post_transfers(tx, std::slice::from_ref(t))?[0])
 }
 
 /// A transfer as stored.
