@@ -46,6 +46,10 @@ pub struct SettleArgs {
     /// A prefix for message ids, so that several runs never collide (default: the start time).
     #[arg(long)]
     run_id: Option<String>,
+    /// Write one line `<ms since start>,<latency µs>` per acknowledged settlement, in the order
+    /// they were answered: shows when the slow ones happened (a stall hits every client at once).
+    #[arg(long)]
+    latency_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +141,8 @@ async fn call(
 
 struct ClientResult {
     latencies_us: Vec<u32>,
+    /// When each acknowledged settlement was answered, µs since the run started.
+    answered_us: Vec<u64>,
     errors: u64,
     acked: Vec<String>,
     first_error: Option<String>,
@@ -163,10 +169,12 @@ async fn client(
     inst: Institution,
     holders: std::sync::Arc<Vec<Holder>>,
     run_id: String,
+    started: Instant,
     deadline: Instant,
 ) -> ClientResult {
     let mut out = ClientResult {
         latencies_us: Vec::with_capacity(1 << 14),
+        answered_us: Vec::with_capacity(1 << 14),
         errors: 0,
         acked: Vec::new(),
         first_error: None,
@@ -235,6 +243,8 @@ async fn client(
             Ok((200, _)) => {
                 let us = start.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 out.latencies_us.push(us);
+                out.answered_us
+                    .push(started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64);
                 out.acked.push(msgid);
             }
             Ok((s, b)) => {
@@ -308,6 +318,7 @@ pub fn settle(a: &SettleArgs) -> Result<()> {
                     inst,
                     holders.clone(),
                     run_id.clone(),
+                    started,
                     deadline,
                 ))
             })
@@ -332,6 +343,23 @@ pub fn settle(a: &SettleArgs) -> Result<()> {
                 text.push_str(m);
                 text.push('\n');
             }
+        }
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &a.latency_log {
+        let mut rows: Vec<(u64, u32)> = results
+            .iter()
+            .flat_map(|r| {
+                r.answered_us
+                    .iter()
+                    .copied()
+                    .zip(r.latencies_us.iter().copied())
+            })
+            .collect();
+        rows.sort_unstable();
+        let mut text = String::with_capacity(rows.len() * 16);
+        for (at, us) in rows {
+            text.push_str(&format!("{:.3},{us}\n", at as f64 / 1000.0));
         }
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }

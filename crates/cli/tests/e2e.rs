@@ -523,6 +523,8 @@ fn bench_settle_reports_one_line_without_errors() {
             "1",
             "--run-id",
             "r1",
+            "--latency-log",
+            "lat.csv",
         ],
     );
     let stdout = text(&out.stdout);
@@ -540,6 +542,22 @@ fn bench_settle_reports_one_line_without_errors() {
         .and_then(|t| t.parse().ok())
         .unwrap_or(0.0);
     assert!(tps > 0.0, "{line}");
+    // The latency log: one `<ms since start>,<µs>` row per acknowledged settlement, in the
+    // order they were answered.
+    let log = std::fs::read_to_string(dir.path().join("lat.csv")).unwrap();
+    let rows: Vec<(f64, u64)> = log
+        .lines()
+        .map(|l| {
+            let (at, us) = l.split_once(',').expect(l);
+            (at.parse().expect(l), us.parse().expect(l))
+        })
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.windows(2).all(|w| w[0].0 <= w[1].0),
+        "not in answer order"
+    );
+    assert!(rows.iter().all(|r| r.0 > 0.0 && r.1 > 0));
     let bad = run(
         dir.path(),
         &[
