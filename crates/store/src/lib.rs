@@ -14,6 +14,7 @@ mod migrate;
 mod postgres_db;
 pub mod repo;
 mod sqlite_db;
+mod sqlite_nonces;
 mod value;
 
 use std::sync::Arc;
@@ -108,6 +109,29 @@ pub trait Tx {
     /// use a savepoint.
     fn unguarded_changes(&self) -> Option<u64> {
         None
+    }
+    /// Records `nonce` of signing key `key_id`, seen at `at`, in this transaction; `false`
+    /// (nothing written) when the key used it before and it has not been forgotten. Every
+    /// nonce goes through here: on SQLite the used ones are also kept in memory (see
+    /// `sqlite_nonces`), so no statement may write the table directly.
+    fn claim_nonce(&mut self, key_id: &str, nonce: &str, at: &str) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO api_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key_id, nonce) DO NOTHING",
+            &[
+                Value::Text(key_id.into()),
+                Value::Text(nonce.into()),
+                Value::Text(at.into()),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+    /// Forgets the nonces seen before `before`, whichever key used them; how many.
+    fn forget_nonces(&mut self, before: &str) -> Result<u64> {
+        self.execute(
+            "DELETE FROM api_nonces WHERE seen_at < $1",
+            &[Value::Text(before.into())],
+        )
     }
 }
 

@@ -79,6 +79,11 @@ const SQLITE: &[Migration] = &[
         name: "enrolment_lookup",
         sql: include_str!("../migrations/sqlite/0012_enrolment_lookup.sql"),
     },
+    Migration {
+        version: 13,
+        name: "nonce_log",
+        sql: include_str!("../migrations/sqlite/0013_nonce_log.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -141,6 +146,11 @@ const POSTGRES: &[Migration] = &[
         version: 12,
         name: "enrolment_lookup",
         sql: include_str!("../migrations/postgres/0012_enrolment_lookup.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "nonce_log",
+        sql: include_str!("../migrations/postgres/0013_nonce_log.sql"),
     },
 ];
 

@@ -7,6 +7,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::grouped::Completion;
+use crate::sqlite_nonces::Nonces;
 use crate::{Backend, Db, GroupJob, Result, Row, StoreError, Tx, TxAbort, Value};
 
 /// A queued grouped write and where to tell its owner how the commit went.
@@ -34,6 +35,17 @@ pub(crate) struct SqliteDb {
     group: Arc<GroupQueue>,
     /// The group committer thread, started by the first grouped write.
     committer: std::sync::OnceLock<()>,
+    /// The used nonces of signed requests, kept with the writer (see [`crate::sqlite_nonces`]).
+    nonces: Arc<Mutex<Nonces>>,
+}
+
+/// Runs `f` on the writer's nonces (a panic elsewhere does not make them unusable: every
+/// change to them is one call here).
+fn nonces_do<R>(nonces: &Mutex<Nonces>, f: impl FnOnce(&mut Nonces) -> R) -> R {
+    let mut n = nonces
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(&mut n)
 }
 
 /// The queue between callers and the group committer thread.
@@ -61,7 +73,11 @@ impl Drop for SqliteDb {
 /// The group committer: waits for queued jobs, runs all of them in one transaction with one
 /// synced commit, answers each caller, and starts over. Callers that queue while a commit is
 /// being synced form the next group. Ends when its database is dropped.
-fn committer(writer: std::sync::Weak<Mutex<Connection>>, group: Arc<GroupQueue>) {
+fn committer(
+    writer: std::sync::Weak<Mutex<Connection>>,
+    group: Arc<GroupQueue>,
+    nonces: Arc<Mutex<Nonces>>,
+) {
     use std::sync::atomic::Ordering;
     let syncer = writer
         .upgrade()
@@ -99,7 +115,13 @@ fn committer(writer: std::sync::Weak<Mutex<Connection>>, group: Arc<GroupQueue>)
                 if group.restart_wal.swap(false, Ordering::SeqCst) {
                     wal_checkpoint(&conn);
                 }
-                run_group(&conn, batch, syncer.as_ref(), &group.guarded_reruns)
+                run_group(
+                    &conn,
+                    batch,
+                    syncer.as_ref(),
+                    &group.guarded_reruns,
+                    &nonces,
+                )
             }
             Err(_) => {
                 for q in batch {
@@ -268,6 +290,7 @@ impl SqliteDb {
             saved_indexes: Mutex::new(Vec::new()),
             group: Arc::default(),
             committer: std::sync::OnceLock::new(),
+            nonces: Arc::default(),
         })
     }
 
@@ -291,17 +314,26 @@ fn poisoned() -> StoreError {
     StoreError::Db("connection lock poisoned".into())
 }
 
+/// Runs `f` in a transaction on `conn`; `nonces` for the writer, `None` for a reader.
 fn run_in(
     conn: &Connection,
     begin: &str,
     f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
+    nonces: Option<&Mutex<Nonces>>,
 ) -> Result<()> {
+    let nonces_then = |f: fn(&mut Nonces)| {
+        if let Some(n) = nonces {
+            nonces_do(n, f);
+        }
+    };
     exec_cached(conn, begin).map_err(map_err)?;
+    nonces_then(Nonces::begin);
     let mut tx = SqliteTx {
         conn,
         unguarded: false,
+        nonces,
     };
-    match f(&mut tx) {
+    let res = match f(&mut tx) {
         Ok(()) => match exec_cached(conn, "COMMIT") {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -313,7 +345,15 @@ fn run_in(
             let _ = conn.execute_batch("ROLLBACK");
             Err(StoreError::Db("rolled back".into()))
         }
+    };
+    match (&res, conn.is_autocommit()) {
+        (Ok(()), _) => nonces_then(Nonces::commit),
+        // The transaction is over either way.
+        (Err(_), true) => nonces_then(Nonces::rollback),
+        // Still open (a failed ROLLBACK): the next transaction's `begin` re-reads the table.
+        (Err(_), false) => {}
     }
+    res
 }
 
 /// Whether the `$n` placeholders of `sql` first appear in the order 1, 2, 3…: SQLite numbers
@@ -378,8 +418,11 @@ fn run_group(
     mut batch: Vec<Queued>,
     syncer: Option<&WalSyncer>,
     reruns: &std::sync::atomic::AtomicU64,
+    nonces: &Mutex<Nonces>,
 ) {
     let fail_all = |batch: Vec<Queued>, msg: String| {
+        // Whatever the group claimed was rolled back (or never began).
+        nonces_do(nonces, Nonces::rollback);
         for q in batch {
             tell(&q.done, Err(msg.clone()));
         }
@@ -405,7 +448,8 @@ fn run_group(
         restore_sync();
         return fail_all(batch, e.to_string());
     }
-    let owners = match run_unguarded(conn, &mut batch) {
+    nonces_do(nonces, Nonces::begin);
+    let owners = match run_unguarded(conn, &mut batch, nonces) {
         Pass::Kept => batch.into_iter().map(|q| q.done).collect(),
         Pass::Lost => {
             restore_sync();
@@ -413,17 +457,20 @@ fn run_group(
         }
         Pass::Undo => {
             reruns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let again = conn
-                .execute_batch("ROLLBACK")
-                .and_then(|()| exec_cached(conn, "BEGIN IMMEDIATE"));
+            let again = conn.execute_batch("ROLLBACK");
+            nonces_do(nonces, Nonces::rollback);
+            let again = again.and_then(|()| exec_cached(conn, "BEGIN IMMEDIATE"));
             if let Err(e) = again {
                 let _ = conn.execute_batch("ROLLBACK");
                 restore_sync();
                 return fail_all(batch, e.to_string());
             }
-            match run_guarded(conn, batch) {
+            match run_guarded(conn, batch, nonces) {
                 Ok(owners) => owners,
-                Err(()) => return restore_sync(),
+                Err(()) => {
+                    nonces_do(nonces, Nonces::rollback);
+                    return restore_sync();
+                }
             }
         }
     };
@@ -431,6 +478,11 @@ fn run_group(
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()
     });
+    match (&res, conn.is_autocommit()) {
+        (Ok(()), _) => nonces_do(nonces, Nonces::commit),
+        (Err(_), true) => nonces_do(nonces, Nonces::rollback),
+        (Err(_), false) => {}
+    }
     restore_sync();
     match syncer {
         Some(s) if deferred => {
@@ -464,16 +516,20 @@ const TX_LOST: &str =
     "the transaction was rolled back by SQLite (disk full, I/O error or out of memory)";
 
 /// Runs one grouped job; whether it keeps its changes (a panic counts as no).
-fn run_job(conn: &Connection, q: &mut Queued, unguarded: bool) -> bool {
-    let mut tx = SqliteTx { conn, unguarded };
+fn run_job(conn: &Connection, q: &mut Queued, unguarded: bool, nonces: &Mutex<Nonces>) -> bool {
+    let mut tx = SqliteTx {
+        conn,
+        unguarded,
+        nonces: Some(nonces),
+    };
     let job = &mut q.job;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx))).unwrap_or(false)
 }
 
 /// The first pass of [`run_group`]: every job in turn, no savepoints.
-fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> Pass {
+fn run_unguarded(conn: &Connection, batch: &mut [Queued], nonces: &Mutex<Nonces>) -> Pass {
     for q in batch.iter_mut() {
-        let keep = run_job(conn, q, true);
+        let keep = run_job(conn, q, true, nonces);
         // A job may have turned an error into an answer it keeps (a refusal that wrote
         // nothing); if that error ended the transaction, so does the group.
         if conn.is_autocommit() {
@@ -492,6 +548,7 @@ fn run_unguarded(conn: &Connection, batch: &mut [Queued]) -> Pass {
 fn run_guarded(
     conn: &Connection,
     batch: Vec<Queued>,
+    nonces: &Mutex<Nonces>,
 ) -> std::result::Result<Vec<Arc<Completion>>, ()> {
     let mut owners = Vec::with_capacity(batch.len());
     for mut q in batch {
@@ -499,10 +556,12 @@ fn run_guarded(
             tell(&q.done, Err(e.to_string()));
             continue;
         }
-        let keep = run_job(conn, &mut q, false);
+        let mark = nonces_do(nonces, |n| n.mark());
+        let keep = run_job(conn, &mut q, false, nonces);
         let end = if keep {
             exec_cached(conn, "RELEASE grouped")
         } else {
+            nonces_do(nonces, |n| n.rollback_to(mark));
             exec_cached(conn, "ROLLBACK TO grouped")
                 .and_then(|()| exec_cached(conn, "RELEASE grouped"))
         };
@@ -530,9 +589,10 @@ impl Db for SqliteDb {
     fn submit_grouped(&self, job: GroupJob, done: Arc<Completion>) {
         self.committer.get_or_init(|| {
             let (writer, group) = (Arc::downgrade(&self.writer), self.group.clone());
+            let nonces = self.nonces.clone();
             std::thread::Builder::new()
                 .name("sqlite-group-commit".into())
-                .spawn(move || committer(writer, group))
+                .spawn(move || committer(writer, group, nonces))
                 .expect("start the group committer thread");
             // Under grouped load, checkpoint the WAL beside the commits instead of inside
             // one of them (an automatic checkpoint would stall that whole group).
@@ -640,10 +700,10 @@ impl Db for SqliteDb {
     ) -> Result<()> {
         if write {
             let conn = self.writer.lock().map_err(|_| poisoned())?;
-            run_in(&conn, "BEGIN IMMEDIATE", f)
+            run_in(&conn, "BEGIN IMMEDIATE", f, Some(&self.nonces))
         } else {
             let conn = self.take_reader()?;
-            let res = run_in(&conn, "BEGIN", f);
+            let res = run_in(&conn, "BEGIN", f, None);
             self.give_back(conn);
             res
         }
@@ -654,6 +714,16 @@ struct SqliteTx<'a> {
     conn: &'a Connection,
     /// Running in a group commit's first pass, without a savepoint (see [`run_group`]).
     unguarded: bool,
+    /// The writer's used nonces; `None` on a reader.
+    nonces: Option<&'a Mutex<Nonces>>,
+}
+
+impl SqliteTx<'_> {
+    fn writer_nonces(&self) -> Result<&Mutex<Nonces>> {
+        self.still_open()?;
+        self.nonces
+            .ok_or_else(|| StoreError::Db("nonces are written in write transactions only".into()))
+    }
 }
 
 impl SqliteTx<'_> {
@@ -703,6 +773,16 @@ impl Tx for SqliteTx<'_> {
 
     fn unguarded_changes(&self) -> Option<u64> {
         self.unguarded.then(|| self.conn.total_changes())
+    }
+
+    fn claim_nonce(&mut self, key_id: &str, nonce: &str, at: &str) -> Result<bool> {
+        let conn = self.conn;
+        nonces_do(self.writer_nonces()?, |n| n.claim(conn, key_id, nonce, at))
+    }
+
+    fn forget_nonces(&mut self, before: &str) -> Result<u64> {
+        let conn = self.conn;
+        nonces_do(self.writer_nonces()?, |n| n.forget(conn, before))
     }
 
     fn insert_id(&mut self, sql: &str, params: &[Value]) -> Result<i64> {

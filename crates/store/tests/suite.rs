@@ -962,3 +962,81 @@ fn prepared_settlements_are_written_only_while_their_context_holds() {
         );
     });
 }
+
+/// Nonces of signed requests: a key uses each once; a claim rolled back (a whole transaction,
+/// or one grouped call) never happened; forgetting frees the old ones; and a store opened
+/// again still refuses what was claimed before (on SQLite the used nonces are answered from
+/// memory, read back from the table).
+#[test]
+fn nonces_are_used_once_across_rollbacks_groups_and_reopening() {
+    let (_dir, sqlite) = sscard_testkit::sqlite_url();
+    let mut urls = vec![sqlite];
+    urls.extend(sscard_testkit::postgres_url());
+    let (t0, t1, later) = (
+        "2026-11-21T08:00:00Z",
+        "2026-11-21T08:20:00Z",
+        "2026-11-21T08:10:00Z",
+    );
+    for url in urls {
+        let s = Store::open(&url).unwrap();
+        let claim = |s: &Store, key: &str, nonce: &str, at: &str| {
+            let (key, nonce, at) = (key.to_string(), nonce.to_string(), at.to_string());
+            s.write(move |tx| tx.claim_nonce(&key, &nonce, &at))
+                .unwrap()
+        };
+        assert!(claim(&s, "k", "a", t0));
+        assert!(!claim(&s, "k", "a", t0), "{url}");
+        assert!(claim(&s, "other", "a", t0), "another key's nonce");
+        // Rolled back with its transaction.
+        let r: Result<(), StoreError> = s.write(|tx| {
+            assert!(tx.claim_nonce("k", "b", t0)?);
+            Err(StoreError::NotFound("forced".into()))
+        });
+        assert!(r.is_err());
+        assert!(
+            claim(&s, "k", "b", t0),
+            "{url}: a rolled-back claim never happened"
+        );
+        // Grouped calls side by side: 24 calls over 6 nonces, each nonce used once; a call
+        // that fails after claiming leaves its nonce unused.
+        let handles: Vec<_> = (0..24)
+            .map(|i| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    s.write_grouped(move |tx| -> Result<bool, StoreError> {
+                        if i == 5 {
+                            tx.claim_nonce("k", "failed", t1)?;
+                            return Err(StoreError::NotFound("forced".into()));
+                        }
+                        tx.claim_nonce("k", &format!("g{}", i % 6), t1)
+                    })
+                })
+            })
+            .collect();
+        let used = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap().ok())
+            .filter(|&ok| ok)
+            .count();
+        assert_eq!(used, 6, "{url}");
+        assert!(claim(&s, "k", "failed", t1), "{url}");
+        // Forgetting what was seen before `later` frees "a" and "b", not the later ones.
+        let forgotten = s.write(|tx| tx.forget_nonces(later)).unwrap();
+        assert_eq!(forgotten, 3, "{url}");
+        assert!(claim(&s, "k", "a", t1));
+        assert!(!claim(&s, "k", "g0", t1));
+        drop(s);
+        // Opened again: what was claimed is still used.
+        let s = Store::open(&url).unwrap();
+        for n in ["a", "g3", "failed"] {
+            assert!(!claim(&s, "k", n, t1), "{url}: {n} after reopening");
+        }
+        assert!(claim(&s, "k", "b", t1), "{url}: forgotten before reopening");
+        assert!(claim(&s, "k", "fresh", t1));
+        assert!(claim(&s, "other", "b", t1), "{url}");
+        let rows = s
+            .read(|tx| tx.query("SELECT count(*) FROM api_nonces", &[]))
+            .unwrap();
+        assert_eq!(rows[0].i64(0).unwrap(), 11, "{url}");
+    }
+}

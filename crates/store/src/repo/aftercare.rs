@@ -554,14 +554,6 @@ pub fn use_nonce(
     at: &str,
     forget_before: &str,
 ) -> Result<bool> {
-    tx.execute(
-        "DELETE FROM api_nonces WHERE seen_at < $1",
-        params![forget_before],
-    )?;
-    let n = tx.execute(
-        "INSERT INTO api_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3)
-         ON CONFLICT (key_id, nonce) DO NOTHING",
-        params![key_id, nonce, at],
-    )?;
-    Ok(n == 1)
+    tx.forget_nonces(forget_before)?;
+    tx.claim_nonce(key_id, nonce, at)
 }

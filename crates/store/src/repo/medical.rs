@@ -194,18 +194,13 @@ pub fn medical_account(tx: &mut dyn Tx, person_id: i64) -> Result<Option<(i64, i
 
 /// Records a signed request's nonce; false when the key already used it.
 pub fn insert_nonce(tx: &mut dyn Tx, key_id: &str, nonce: &str, at: &str) -> Result<bool> {
-    let n = tx.execute(
-        "INSERT INTO api_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3)
-         ON CONFLICT (key_id, nonce) DO NOTHING",
-        params![key_id, nonce, at],
-    )?;
-    Ok(n == 1)
+    tx.claim_nonce(key_id, nonce, at)
 }
 
 /// Forgets the nonces seen before `before`, whichever key used them (their timestamps can no
 /// longer be fresh).
 pub fn forget_nonces(tx: &mut dyn Tx, before: &str) -> Result<u64> {
-    tx.execute("DELETE FROM api_nonces WHERE seen_at < $1", params![before])
+    tx.forget_nonces(before)
 }
 
 /// An institution's clearing account (lane `lane`), if opened.
