@@ -454,11 +454,7 @@ fn render(c: &CertificateContent) -> Result<Vec<u8>, ServiceError> {
         8.0,
         "Verify this certificate on the portal's public page /portal/verify with the code above.",
     );
-    // The seal over the agency's name, bottom right.
-    let seal_y = y.min(80.0) - 28.0;
-    p.text(118.0, seal_y + 4.0, 11.0, &c.agency_name);
-    p.text(130.0, seal_y - 4.0, 11.0, &local(&c.issued_at));
-    p.seal(150.0, seal_y + 2.0, 21.0, &c.agency_name);
+    p.signature(y.min(80.0) - 28.0, &c.agency_name, &local(&c.issued_at));
     let page = PdfPage::new(Mm(210.0), Mm(297.0), p.ops);
     let options = PdfSaveOptions {
         subset_fonts: true,
@@ -554,6 +550,15 @@ impl Painter {
         });
     }
 
+    /// The agency's name and the issue date, bottom right, stamped with the seal. The seal is
+    /// painted first: its red is opaque in the PDF, and a stamp's ink lets the words under it
+    /// show, so they go on top.
+    fn signature(&mut self, seal_y: f32, agency: &str, issued: &str) {
+        self.seal(150.0, seal_y + 2.0, 21.0, agency);
+        self.text(118.0, seal_y + 4.0, 11.0, agency);
+        self.text(130.0, seal_y - 4.0, 11.0, issued);
+    }
+
     /// The red seal: a ring, a five-pointed star, the agency's name along the upper rim and
     /// "参保证明专用章" under the star. Centre (cx, cy) and radius r in mm.
     fn seal(&mut self, cx: f32, cy: f32, r: f32, name: &str) {
@@ -639,6 +644,30 @@ impl Painter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_words_under_the_seal_are_painted_over_it() {
+        use printpdf::Op;
+        let mut p = Painter {
+            ops: Vec::new(),
+            font: printpdf::FontId::new(),
+        };
+        p.signature(50.0, "内江市社会保险事业管理局", "2026-12-05 10:00");
+        let last = |f: fn(&Op) -> bool| p.ops.iter().rposition(f).unwrap();
+        let seal_ends = last(|o| matches!(o, Op::RestoreGraphicsState));
+        let seal_fills = last(|o| matches!(o, Op::DrawPolygon { .. }));
+        let date = last(|o| matches!(o, Op::ShowText { .. }));
+        assert!(
+            seal_fills < seal_ends && seal_ends < date,
+            "{:?}",
+            &p.ops[seal_ends..]
+        );
+        // The words are black again after the seal's red.
+        let black = p.ops[seal_ends..]
+            .iter()
+            .any(|o| matches!(o, Op::SetFillColor { .. }));
+        assert!(black);
+    }
 
     #[test]
     fn codes_normalise_and_refuse_confusables() {
