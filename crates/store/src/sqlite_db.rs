@@ -48,6 +48,17 @@ fn nonces_do<R>(nonces: &Mutex<Nonces>, f: impl FnOnce(&mut Nonces) -> R) -> R {
     f(&mut n)
 }
 
+/// After a writer transaction's COMMIT (`committed`) or failure: its nonce claims count, or
+/// never happened. A transaction still open after a failure (a failed ROLLBACK) is left to the
+/// next transaction's [`Nonces::begin`], which then reads the table again.
+fn nonces_end(nonces: &Mutex<Nonces>, conn: &Connection, committed: bool) {
+    match (committed, conn.is_autocommit()) {
+        (true, _) => nonces_do(nonces, Nonces::commit),
+        (false, true) => nonces_do(nonces, Nonces::rollback),
+        (false, false) => {}
+    }
+}
+
 /// The queue between callers and the group committer thread.
 #[derive(Default)]
 struct GroupQueue {
@@ -321,13 +332,10 @@ fn run_in(
     f: &mut dyn FnMut(&mut dyn Tx) -> std::result::Result<(), TxAbort>,
     nonces: Option<&Mutex<Nonces>>,
 ) -> Result<()> {
-    let nonces_then = |f: fn(&mut Nonces)| {
-        if let Some(n) = nonces {
-            nonces_do(n, f);
-        }
-    };
     exec_cached(conn, begin).map_err(map_err)?;
-    nonces_then(Nonces::begin);
+    if let Some(n) = nonces {
+        nonces_do(n, Nonces::begin);
+    }
     let mut tx = SqliteTx {
         conn,
         unguarded: false,
@@ -346,12 +354,8 @@ fn run_in(
             Err(StoreError::Db("rolled back".into()))
         }
     };
-    match (&res, conn.is_autocommit()) {
-        (Ok(()), _) => nonces_then(Nonces::commit),
-        // The transaction is over either way.
-        (Err(_), true) => nonces_then(Nonces::rollback),
-        // Still open (a failed ROLLBACK): the next transaction's `begin` re-reads the table.
-        (Err(_), false) => {}
+    if let Some(n) = nonces {
+        nonces_end(n, conn, res.is_ok());
     }
     res
 }
@@ -478,11 +482,7 @@ fn run_group(
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()
     });
-    match (&res, conn.is_autocommit()) {
-        (Ok(()), _) => nonces_do(nonces, Nonces::commit),
-        (Err(_), true) => nonces_do(nonces, Nonces::rollback),
-        (Err(_), false) => {}
-    }
+    nonces_end(nonces, conn, res.is_ok());
     restore_sync();
     match syncer {
         Some(s) if deferred => {
@@ -719,14 +719,13 @@ struct SqliteTx<'a> {
 }
 
 impl SqliteTx<'_> {
+    /// The writer's nonces, inside a transaction still open.
     fn writer_nonces(&self) -> Result<&Mutex<Nonces>> {
         self.still_open()?;
         self.nonces
             .ok_or_else(|| StoreError::Db("nonces are written in write transactions only".into()))
     }
-}
 
-impl SqliteTx<'_> {
     /// Every `SqliteTx` runs inside a transaction. After an I/O error, a full disk or running
     /// out of memory SQLite may roll the whole transaction back itself; a statement run after
     /// that would commit on its own, outside the caller's transaction. Refuse it instead.

@@ -141,7 +141,7 @@ pub(crate) fn forget_old_nonces_now_and_then(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if calls.is_multiple_of(256) {
         let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
-        repo::forget_nonces(tx, &forget_before)?;
+        tx.forget_nonces(&forget_before)?;
     }
     Ok(())
 }
@@ -155,7 +155,7 @@ pub(crate) fn consume_nonce(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     forget_old_nonces_now_and_then(app, tx, now)?;
-    if repo::insert_nonce(tx, &inst.key_id, &inst.nonce, &ts(now))? {
+    if tx.claim_nonce(&inst.key_id, &inst.nonce, &ts(now))? {
         Ok(())
     } else {
         Err(nonce_reused())

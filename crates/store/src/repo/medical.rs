@@ -192,17 +192,6 @@ pub fn medical_account(tx: &mut dyn Tx, person_id: i64) -> Result<Option<(i64, i
     .transpose()
 }
 
-/// Records a signed request's nonce; false when the key already used it.
-pub fn insert_nonce(tx: &mut dyn Tx, key_id: &str, nonce: &str, at: &str) -> Result<bool> {
-    tx.claim_nonce(key_id, nonce, at)
-}
-
-/// Forgets the nonces seen before `before`, whichever key used them (their timestamps can no
-/// longer be fresh).
-pub fn forget_nonces(tx: &mut dyn Tx, before: &str) -> Result<u64> {
-    tx.forget_nonces(before)
-}
-
 /// An institution's clearing account (lane `lane`), if opened.
 pub fn clearing_account(tx: &mut dyn Tx, institution_id: i64, lane: i64) -> Result<Option<i64>> {
     tx.query_opt(
@@ -729,7 +718,7 @@ fn commit_one_sqlite(tx: &mut dyn Tx, p: &SettlementItem) -> Result<Option<i64>>
     if taken.is_some() {
         return Ok(None);
     }
-    if !insert_nonce(tx, &p.key_id, &p.nonce, &p.at)? {
+    if !tx.claim_nonce(&p.key_id, &p.nonce, &p.at)? {
         return Ok(None);
     }
     let id = insert_settlement(
