@@ -666,6 +666,14 @@ impl Db for SqliteDb {
                 }
             }
             conn.execute_batch("COMMIT").map_err(map_err)?;
+            // The load was written without syncs: put it on disk before it counts as done.
+            // (Otherwise it sits in the page cache, and the server's first checkpoint pays for
+            // it: a stall of most of a second on a 100 000-person database.)
+            if let Some(p) = conn.path().filter(|p| !p.is_empty()) {
+                std::fs::File::open(p)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| StoreError::Db(format!("{p}: sync after the bulk load: {e}")))?;
+            }
             conn.execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
                  PRAGMA cache_size=-65536; PRAGMA threads=0;",
