@@ -46,6 +46,8 @@ struct Inner {
     pin_key: PinKey,
     ecard_key: ed25519_dalek::SigningKey,
     medical_cache: Arc<crate::medical::cache::Cache>,
+    /// Nonces claimed so far (all signed channels): old ones are forgotten every so often.
+    nonce_calls: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Cheap-to-clone handle on the store, the clock and the secrets.
@@ -176,6 +178,7 @@ impl App {
                 pin_key,
                 ecard_key,
                 medical_cache: Arc::default(),
+                nonce_calls: Arc::default(),
             }),
         };
         crate::reference::ensure(&app)?;
@@ -191,6 +194,7 @@ impl App {
                 pin_key: self.inner.pin_key.clone(),
                 ecard_key: self.inner.ecard_key.clone(),
                 medical_cache: self.inner.medical_cache.clone(),
+                nonce_calls: self.inner.nonce_calls.clone(),
             }),
         }
     }
@@ -201,6 +205,13 @@ impl App {
 
     pub(crate) fn medical_cache(&self) -> &crate::medical::cache::Cache {
         &self.inner.medical_cache
+    }
+
+    /// Counts a nonce claim; the count before this one.
+    pub(crate) fn next_nonce_call(&self) -> u64 {
+        self.inner
+            .nonce_calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn ecard_key(&self) -> &ed25519_dalek::SigningKey {

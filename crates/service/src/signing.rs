@@ -179,20 +179,44 @@ pub fn verify<T>(
         return Err(signature_invalid());
     }
     check_fresh(req, now)?;
-    let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
-    let fresh_nonce = app.store().write(|tx| {
-        sscard_store::repo::aftercare::use_nonce(
-            tx,
-            req.key_id,
-            req.nonce,
-            &ts(now),
-            &forget_before,
-        )
-    })?;
-    if !fresh_nonce {
-        return Err(nonce_reused());
-    }
+    app.store()
+        .write(|tx| claim_nonce(app, tx, req.key_id, req.nonce, now))?;
     Ok(caller)
+}
+
+/// Every how many nonce claims the nonces too old to matter are forgotten.
+const FORGET_EVERY: u64 = 256;
+
+/// Every [`FORGET_EVERY`]th claim (counted over every key and channel), forgets the nonces too
+/// old to matter: seen more than twice [`MAX_SKEW_SECS`] ago, so that their timestamps can no
+/// longer be fresh, whichever key used them. One rule for banks, hospitals and the IVR.
+pub(crate) fn forget_old_nonces_now_and_then(
+    app: &App,
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if app.next_nonce_call().is_multiple_of(FORGET_EVERY) {
+        tx.forget_nonces(&ts(now - Duration::seconds(2 * MAX_SKEW_SECS)))?;
+    }
+    Ok(())
+}
+
+/// Records that `key_id` used `nonce`, inside `tx` (so it counts only if `tx` commits), and
+/// now and then forgets old nonces ([`forget_old_nonces_now_and_then`]).
+/// Errors: `NONCE_REUSED`.
+pub(crate) fn claim_nonce(
+    app: &App,
+    tx: &mut dyn Tx,
+    key_id: &str,
+    nonce: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    forget_old_nonces_now_and_then(app, tx, now)?;
+    if tx.claim_nonce(key_id, nonce, &ts(now))? {
+        Ok(())
+    } else {
+        Err(nonce_reused())
+    }
 }
 
 #[cfg(test)]
@@ -210,5 +234,55 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, sign("k2", "POST", "/p", "1", "n", b""));
         assert_ne!(a, sign("k", "POST", "/p", "1", "n", b" "));
+    }
+
+    #[test]
+    fn old_nonces_are_forgotten_every_256th_claim_of_any_key() {
+        use chrono::TimeZone;
+        let (_dir, url) = sscard_testkit::sqlite_url();
+        let app = crate::App::open(&crate::AppConfig {
+            db_url: url,
+            pin_key: Some(crate::secrets::PinKey::new(vec![3; 32]).unwrap()),
+            ..Default::default()
+        })
+        .unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 5, 2, 0, 0).unwrap();
+        let claim = |key: &str, nonce: &str, at| {
+            app.store()
+                .write(|tx| claim_nonce(&app, tx, key, nonce, at))
+                .map_err(|e| e.code)
+        };
+        // Claim 0 forgets (nothing yet), then records; claim 1 is refused.
+        claim("BANK-A", "nonce-old", t0).unwrap();
+        assert_eq!(
+            claim("BANK-A", "nonce-old", t0).unwrap_err(),
+            "NONCE_REUSED"
+        );
+        // Ten minutes and a second later that nonce is too old to matter, but it is forgotten
+        // only by claim 256, counted over every key, refused claims included.
+        let old = |app: &crate::App| {
+            app.store()
+                .read(|tx| {
+                    tx.query(
+                        "SELECT count(*) FROM api_nonces WHERE seen_at < $1",
+                        sscard_store::params![ts(t0 + Duration::seconds(1))],
+                    )
+                })
+                .unwrap()[0]
+                .i64(0)
+                .unwrap()
+        };
+        let later = t0 + Duration::seconds(2 * MAX_SKEW_SECS + 1);
+        for i in 2..FORGET_EVERY {
+            claim("HOSP-B", &format!("nonce-{i:05}"), later).unwrap();
+        }
+        assert_eq!(old(&app), 1, "claims 1 to 255 do not forget");
+        claim("HOSP-B", "nonce-256", later).unwrap();
+        assert_eq!(old(&app), 0, "claim 256 forgets");
+        // Recent nonces are kept.
+        assert_eq!(
+            claim("HOSP-B", "nonce-00002", later).unwrap_err(),
+            "NONCE_REUSED"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! `prev_valid_until`, and the nonce is consumed by the call's own durable commit
 //! ([`consume_nonce`]) rather than by a separate one.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sscard_store::Tx;
 use sscard_store::repo::medical::{self as repo, InstitutionAuth};
 use sscard_store::repo::ts;
@@ -14,10 +14,7 @@ use sscard_store::repo::ts;
 use crate::App;
 use crate::audit::{Actor, Channel};
 use crate::error::{ErrorKind, ServiceError};
-use crate::signing::{
-    MAX_SKEW_SECS, SignedRequest, check_form, check_fresh, nonce_reused, signature_invalid,
-    signed_by,
-};
+use crate::signing::{SignedRequest, check_form, check_fresh, signature_invalid, signed_by};
 
 /// An authenticated institution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,24 +125,6 @@ fn admit(
     })
 }
 
-/// Every 256th call, forgets the nonces too old to matter (their timestamps can no longer be
-/// fresh), whichever key used them.
-pub(crate) fn forget_old_nonces_now_and_then(
-    app: &App,
-    tx: &mut dyn Tx,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let calls = app
-        .medical_cache()
-        .calls
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if calls.is_multiple_of(256) {
-        let forget_before = ts(now - Duration::seconds(2 * MAX_SKEW_SECS));
-        tx.forget_nonces(&forget_before)?;
-    }
-    Ok(())
-}
-
 /// Records the call's nonce inside its transaction (and, every so often, forgets the key's
 /// nonces too old to matter). Errors: `NONCE_REUSED`.
 pub(crate) fn consume_nonce(
@@ -154,10 +133,5 @@ pub(crate) fn consume_nonce(
     inst: &Institution,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    forget_old_nonces_now_and_then(app, tx, now)?;
-    if tx.claim_nonce(&inst.key_id, &inst.nonce, &ts(now))? {
-        Ok(())
-    } else {
-        Err(nonce_reused())
-    }
+    crate::signing::claim_nonce(app, tx, &inst.key_id, &inst.nonce, now)
 }

@@ -27,8 +27,6 @@ pub struct Cache {
     pooling: Mutex<HashMap<(String, i64), i64>>,
     /// Sign numbers already checked: sign number → (institution, day). Valid all day.
     signs: Mutex<HashMap<String, (i64, String)>>,
-    /// Calls since the last sweep of old nonces.
-    pub(crate) calls: std::sync::atomic::AtomicU64,
     /// The queue to the writer of prepared settlements (PostgreSQL), once started.
     writer: std::sync::OnceLock<super::batch::Queue<super::settle::Prepared>>,
 }

@@ -781,7 +781,7 @@ fn prepare_from(
     let today = app.today();
     let day = today.format("%Y-%m-%d").to_string();
     let at = ts(now);
-    super::auth::forget_old_nonces_now_and_then(app, tx, now).ok()?;
+    crate::signing::forget_old_nonces_now_and_then(app, tx, now).ok()?;
     if ctx.msg_seen {
         return None;
     }

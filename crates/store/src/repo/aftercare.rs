@@ -544,16 +544,3 @@ pub fn bank_keys(tx: &mut dyn Tx) -> Result<Vec<BankKeyRow>> {
     })
     .collect()
 }
-
-/// Records a nonce of a signed request; `false` when the key already used it. Nonces seen
-/// before `forget_before` are forgotten first (their timestamps are stale anyway).
-pub fn use_nonce(
-    tx: &mut dyn Tx,
-    key_id: &str,
-    nonce: &str,
-    at: &str,
-    forget_before: &str,
-) -> Result<bool> {
-    tx.forget_nonces(forget_before)?;
-    tx.claim_nonce(key_id, nonce, at)
-}
