@@ -195,6 +195,11 @@ pub(crate) trait Db: Send + Sync {
     fn grouped_in_background(&self) -> bool {
         false
     }
+    /// Reads into memory what the first requests would otherwise wait for (SQLite: the used
+    /// nonces). Called once the schema is current.
+    fn warm_up(&self) -> Result<()> {
+        Ok(())
+    }
     /// How many group commits had to run their jobs a second time, each inside a savepoint,
     /// because one of them wanted its changes undone (see [`Tx::unguarded_changes`]).
     fn grouped_reruns(&self) -> u64 {
@@ -286,6 +291,7 @@ impl Store {
         };
         if opts.migrate {
             store.migrate()?;
+            store.db.warm_up()?;
         }
         Ok(store)
     }

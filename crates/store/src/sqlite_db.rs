@@ -611,6 +611,20 @@ impl Db for SqliteDb {
         self.group.wake.notify_one();
     }
 
+    fn warm_up(&self) -> Result<()> {
+        let conn = self.writer.lock().map_err(|_| poisoned())?;
+        let t0 = std::time::Instant::now();
+        let n = nonces_do(&self.nonces, |n| n.load_now(&conn))?;
+        if n > 0 {
+            tracing::info!(
+                nonces = n,
+                elapsed_ms = t0.elapsed().as_millis() as u64,
+                "used nonces of signed requests read"
+            );
+        }
+        Ok(())
+    }
+
     fn grouped_in_background(&self) -> bool {
         true
     }

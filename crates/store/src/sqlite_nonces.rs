@@ -6,10 +6,11 @@
 //! 8.8 pages a settlement wrote to the WAL, and about 18 % of its throughput. Here the table is
 //! keyed by its row id, so the nonces of a group commit share the last page or two; expiry
 //! deletes from the front. Which (key, nonce) pairs were used is answered from memory (a
-//! 128-bit digest per pair, roughly 50 bytes each with the set's overhead): the set is read from
-//! the table when the database is first asked, and kept in step with the writer's transactions
-//! (a claim counts only once its transaction commits; a rolled-back claim is forgotten). All of it lives with the writer connection, which is the only one that writes
-//! (one server process per SQLite file, as documented in `docs/deployment.md`).
+//! 128-bit digest per pair, roughly 50 bytes each with the set's overhead): the set is read
+//! from the table when the store opens (or else when first asked), and kept in step with the
+//! writer's transactions (a claim counts only once its transaction commits; a rolled-back
+//! claim is forgotten). All of it lives with the writer connection, which is the only one that
+//! writes (one server process per SQLite file, as documented in `docs/deployment.md`).
 //!
 //! PostgreSQL keeps its table with the unique key (see [`crate::Tx::claim_nonce`]).
 
@@ -136,6 +137,17 @@ impl Nonces {
         }
     }
 
+    /// Reads the used nonces from the table unless that was done already; how many it read.
+    /// (Done when the store opens, so that the first request after a restart does not wait for
+    /// it: about 1 µs a row, 3 s for the 3 million of ten minutes at 5 000 a second.)
+    pub(crate) fn load_now(&mut self, conn: &Connection) -> Result<usize> {
+        if self.loaded {
+            return Ok(0);
+        }
+        self.load(conn)?;
+        Ok(self.taken.len())
+    }
+
     fn load(&mut self, conn: &Connection) -> Result<()> {
         let mut stmt = conn
             .prepare("SELECT key_id, nonce, seen_at FROM api_nonces ORDER BY seq")
@@ -223,6 +235,28 @@ mod tests {
         )
         .unwrap();
         c
+    }
+
+    #[test]
+    fn loading_up_front_reads_the_table_once_and_claims_then_agree_with_it() {
+        let c = conn();
+        c.execute_batch(
+            "INSERT INTO api_nonces (key_id, nonce, seen_at) VALUES \
+             ('k', 'a', '2026-12-05T00:00:00Z'), ('k', 'b', '2026-12-05T00:00:01Z')",
+        )
+        .unwrap();
+        let mut n = Nonces::default();
+        assert_eq!(n.load_now(&c).unwrap(), 2);
+        assert_eq!(n.load_now(&c).unwrap(), 0, "read once");
+        n.begin();
+        assert!(!n.claim(&c, "k", "a", "2026-12-05T00:00:02Z").unwrap());
+        assert!(!n.claim(&c, "k", "b", "2026-12-05T00:00:02Z").unwrap());
+        assert!(n.claim(&c, "k", "c", "2026-12-05T00:00:02Z").unwrap());
+        n.commit();
+        let rows: i64 = c
+            .query_row("SELECT count(*) FROM api_nonces", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 3, "the loaded rows were not written again");
     }
 
     #[test]
