@@ -143,3 +143,79 @@ fn postgres_points_at_pg_dump() {
     let e = s.backup_to(&dir.path().join("b.db")).unwrap_err();
     assert!(e.to_string().contains("pg_dump"), "{e}");
 }
+
+/// The page size of the SQLite database at `path`.
+fn page_size(path: &std::path::Path) -> i64 {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+}
+
+/// A copy of the (rollback-journal) database file `from` at `to`, rewritten with `size`-byte
+/// pages.
+fn resized_copy(from: &std::path::Path, to: &std::path::Path, size: i64) {
+    std::fs::copy(from, to).unwrap();
+    let c = rusqlite::Connection::open(to).unwrap();
+    c.execute_batch(&format!(
+        "PRAGMA journal_mode=DELETE; PRAGMA page_size={size}; VACUUM;"
+    ))
+    .unwrap();
+    drop(c);
+    assert_eq!(page_size(to), size);
+}
+
+#[test]
+fn new_databases_have_2_kib_pages_and_restore_across_page_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let live_path = dir.path().join("live.db");
+    let live_url = live_path.display().to_string();
+    let live = Store::open(&live_url).unwrap();
+    live.write(|tx| {
+        regions::upsert_region(tx, "511000", "内江市", now())?;
+        for i in 0..2_000 {
+            ivr::insert_call(tx, "2026-11-21T08:00:00.000Z", &format!("caller-{i}"))?;
+        }
+        Ok::<(), sscard_store::StoreError>(())
+    })
+    .unwrap();
+    assert_eq!(
+        live.read(|tx| tx.query_i64("PRAGMA page_size", &[]))
+            .unwrap(),
+        2048,
+        "a new database gets 2 KiB pages"
+    );
+    let digests = live.read(|tx| table_digests(tx)).unwrap();
+    let backup = dir.path().join("backup.db");
+    live.backup_to(&backup).unwrap();
+    drop(live);
+    assert_eq!(page_size(&backup), 2048, "a backup keeps the page size");
+
+    // A backup with 4 KiB pages (as databases created before 2 KiB pages have) restores into
+    // a live database with 2 KiB pages: SQLite refuses to copy into a WAL database of another
+    // page size unless the restore goes through the rollback journal.
+    let old = dir.path().join("old-4k.db");
+    resized_copy(&backup, &old, 4096);
+    restore_sqlite(&old, &live_url).unwrap();
+    assert_eq!(
+        page_size(&live_path),
+        4096,
+        "the restored database is the backup's copy"
+    );
+    let restored = Store::open(&live_url).unwrap();
+    assert_eq!(
+        restored
+            .read(|tx| tx.query_one("PRAGMA journal_mode", &[], "mode")?.text(0))
+            .unwrap(),
+        "wal"
+    );
+    assert_eq!(restored.read(|tx| table_digests(tx)).unwrap(), digests);
+    restored
+        .write(|tx| ivr::insert_call(tx, "2026-11-21T09:00:00.000Z", "after-restore"))
+        .unwrap();
+    drop(restored);
+
+    // And the other way: the 2 KiB backup into that live database, now of 4 KiB pages.
+    restore_sqlite(&backup, &live_url).unwrap();
+    assert_eq!(page_size(&live_path), 2048);
+    let restored = Store::open(&live_url).unwrap();
+    assert_eq!(restored.read(|tx| table_digests(tx)).unwrap(), digests);
+}
