@@ -198,33 +198,44 @@ fn wal_sync_loop(
     }
 }
 
-/// WAL frames (about 4 KiB each) above which the WAL is started over (512 MiB: at full load
-/// once every two seconds or so; each time costs a pause of a few milliseconds).
-const WAL_RESTART_FRAMES: i64 = 131_072;
+/// WAL size above which the WAL is started over: at full load once every few seconds; each
+/// time costs a pause of a few milliseconds. Counted in frames of the database's page size, so
+/// that a database with 2 KiB pages restarts as seldom as one with 4 KiB pages (at a quarter
+/// of this, the restarts' pauses doubled the p99 of settlements; at twice this, no change).
+const WAL_RESTART_BYTES: i64 = 512 << 20;
 
 /// Checkpoints the WAL until the database is dropped: every 200 ms the frames written so far are
 /// copied into the database beside the commits (PASSIVE: blocks neither writers nor readers).
 ///
 /// Under continuous load that never catches up completely, so the WAL would grow without bound,
 /// and every commit would append to new file blocks, which the kernel zeroes first (a quarter
-/// of the server's time went there). So once the WAL holds more than [`WAL_RESTART_FRAMES`],
-/// this copies once more (leaving only the frames of the last few milliseconds) and asks the
-/// committer to checkpoint between two groups: the WAL is then wholly in the database and the
-/// next commit starts it again from the top, reusing the same file blocks. That pause (a few
-/// milliseconds, mostly two syncs) comes once per [`WAL_RESTART_FRAMES`] frames. (Checkpointing
+/// of the server's time went there). So once the WAL holds more than [`WAL_RESTART_BYTES`] of
+/// frames, this copies once more (leaving only the frames of the last few milliseconds) and
+/// asks the committer to checkpoint between two groups: the WAL is then wholly in the database
+/// and the next commit starts it again from the top, reusing the same file blocks. That pause
+/// (a few milliseconds, mostly two syncs) comes once per [`WAL_RESTART_BYTES`]. (Checkpointing
 /// more often than every 200 ms only added syncs competing with the commits' own.)
 fn checkpointer(path: &str, group: &GroupQueue) {
     use std::sync::atomic::Ordering;
     let Ok(conn) = open_conn(path, false) else {
         return;
     };
+    let restart_frames = wal_restart_frames(&conn);
     while !group.closed.load(Ordering::SeqCst) {
         std::thread::sleep(std::time::Duration::from_millis(200));
-        if wal_checkpoint(&conn) >= WAL_RESTART_FRAMES {
+        if wal_checkpoint(&conn) >= restart_frames {
             wal_checkpoint(&conn);
             group.restart_wal.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// [`WAL_RESTART_BYTES`] in WAL frames of the database's page size.
+fn wal_restart_frames(conn: &Connection) -> i64 {
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap_or(i64::from(PAGE_SIZE));
+    WAL_RESTART_BYTES / page_size.max(512)
 }
 
 /// A PASSIVE checkpoint; the number of frames in the WAL.
@@ -1050,5 +1061,23 @@ mod placeholder_tests {
         assert!(!placeholders_ascend("SELECT $1, $3, $2"));
         // Dollar-quoted text is not a placeholder.
         assert!(placeholders_ascend("SELECT '$' || $1"));
+    }
+}
+
+#[cfg(test)]
+mod wal_restart_tests {
+    use super::{WAL_RESTART_BYTES, wal_restart_frames};
+
+    #[test]
+    fn the_wal_restarts_at_the_same_size_whatever_the_page_size() {
+        for (page_size, frames) in [(2048, 262_144), (4096, 131_072), (1024, 524_288)] {
+            let c = rusqlite::Connection::open_in_memory().unwrap();
+            c.execute_batch(&format!(
+                "PRAGMA page_size={page_size}; CREATE TABLE t (x);"
+            ))
+            .unwrap();
+            assert_eq!(wal_restart_frames(&c), frames);
+            assert_eq!(wal_restart_frames(&c) * page_size, WAL_RESTART_BYTES);
+        }
     }
 }
