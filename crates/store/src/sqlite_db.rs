@@ -199,9 +199,10 @@ fn wal_sync_loop(
 }
 
 /// WAL size above which the WAL is started over: at full load once every few seconds; each
-/// time costs a pause of a few milliseconds. Counted in frames of the database's page size, so
-/// that a database with 2 KiB pages restarts as seldom as one with 4 KiB pages (at a quarter
-/// of this, the restarts' pauses doubled the p99 of settlements; at twice this, no change).
+/// time costs a pause of a few milliseconds. In bytes, turned into frames by the database's
+/// page size, so that a database with 2 KiB pages restarts as seldom as one with 4 KiB pages
+/// (at a quarter of this, the restarts' pauses doubled the p99 of settlements; at twice this,
+/// no change).
 const WAL_RESTART_BYTES: i64 = 512 << 20;
 
 /// Checkpoints the WAL until the database is dropped: every 200 ms the frames written so far are
@@ -230,12 +231,18 @@ fn checkpointer(path: &str, group: &GroupQueue) {
     }
 }
 
+/// The page size of databases sscard creates (see [`open_conn`]).
+const PAGE_SIZE: i64 = 2048;
+
+/// The page size of the database open on `conn`.
+fn page_size(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(map_err)
+}
+
 /// [`WAL_RESTART_BYTES`] in WAL frames of the database's page size.
 fn wal_restart_frames(conn: &Connection) -> i64 {
-    let page_size: i64 = conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap_or(i64::from(PAGE_SIZE));
-    WAL_RESTART_BYTES / page_size.max(512)
+    WAL_RESTART_BYTES / page_size(conn).unwrap_or(PAGE_SIZE).max(512)
 }
 
 /// A PASSIVE checkpoint; the number of frames in the WAL.
@@ -288,8 +295,9 @@ fn open_conn(path: &str, create: bool) -> Result<Connection> {
     // A new database gets 2 KiB pages (SQLite's default is 4 KiB; an existing database keeps
     // the size it was created with). A settlement changes a few rows at random places (its
     // holder's account and index entries), each a whole page in the WAL: smaller pages halve
-    // the bytes checksummed, copied and written per commit. Measured: +20 % settlements/s and
-    // a lower p99 against 4 KiB (1 KiB pages make the B-trees deeper and lose it again).
+    // the bytes checksummed, copied and written per commit. Measured (BENCHMARKS.md): +12 %
+    // settlements/s at 100 000 persons, +19 % at 1 000 000, against 4 KiB (1 KiB pages make
+    // the B-trees deeper and lose it again).
     // Must come before WAL mode is set, which creates the file.
     conn.execute_batch(&format!("PRAGMA page_size={PAGE_SIZE}"))
         .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
@@ -943,9 +951,6 @@ impl Tx for SqliteTx<'_> {
 /// API, in one step (one read transaction on the source, so the copy is a consistent
 /// snapshot). `into_live`: the destination is an sscard database opened as usual (WAL);
 /// otherwise it is a new self-contained file (rollback journal, no `-wal` beside it).
-/// The page size of databases sscard creates (see [`open_conn`]).
-pub(crate) const PAGE_SIZE: u32 = 2048;
-
 fn copy_database(src: &Connection, dst_path: &std::path::Path, into_live: bool) -> Result<()> {
     use rusqlite::backup::{Backup, StepResult};
     let mut dst = if into_live {
@@ -957,10 +962,6 @@ fn copy_database(src: &Connection, dst_path: &std::path::Path, into_live: bool) 
     // SQLite cannot copy into a WAL database of another page size (a backup of a database
     // created with 4 KiB pages restored where sscard now creates 2 KiB ones, or the other
     // way): the copy goes through the rollback journal then, and takes the backup's size.
-    let page_size = |c: &Connection| -> Result<i64> {
-        c.query_row("PRAGMA page_size", [], |r| r.get(0))
-            .map_err(map_err)
-    };
     let resize = into_live && page_size(src)? != page_size(&dst)?;
     if resize {
         let _: String = dst
