@@ -477,7 +477,7 @@ fn replay(
 /// How many lanes the hot accounts (pooling fund, institution clearing) are spread over
 /// (see `sscard_store::repo::ledger::lane_account`). A person's settlements and their
 /// reversals always use the same lane.
-const LANES: i64 = 16;
+pub(crate) const LANES: i64 = 16;
 
 fn lane_of(person_id: Option<i64>) -> i64 {
     person_id.unwrap_or(0).rem_euclid(LANES)
