@@ -247,6 +247,24 @@ pub async fn settle(
             .await?;
             return Ok(answer("2207", msgid, output));
         }
+    } else {
+        // PostgreSQL: the common case goes to the settlement writer and is awaited here, also
+        // without a blocking thread; anything it does not write takes the ordinary path below.
+        let signed = Signed::new(&method, &uri, &headers, body.clone());
+        if let Some(auth) = medical::authenticate_cached(&s.app, &signed.request()) {
+            let call = envelope("2207", auth?, &body)?;
+            let bill: medical::SettleInput = input(call.input)?;
+            if let Some(batched) =
+                medical::settle_batched(&s.app, &call.institution, &call.meta, &bill)?
+                && let Some(output) = batched.await
+            {
+                return Ok(answer("2207", call.meta.msg_id, output));
+            }
+            return run(s, "2207", method, uri, headers, body, |app, c| {
+                medical::settle_unbatched(app, &c.institution, &c.meta, &input(c.input)?)
+            })
+            .await;
+        }
     }
     run(s, "2207", method, uri, headers, body, |app, c| {
         medical::settle(app, &c.institution, &c.meta, &input(c.input)?)

@@ -1,6 +1,7 @@
 //! The institution API (`/api/v1/medical/…`) through the real router, on SQLite (where 2207 is
-//! handed to the group commit from the request's task and awaited) and on PostgreSQL (where it
-//! runs on a blocking thread): signing, sign-in, settlement and its idempotency, refusals with
+//! handed to the group commit from the request's task and awaited) and on PostgreSQL (where its
+//! common case is handed to the settlement writer and awaited, the rest runs on a blocking
+//! thread): signing, sign-in, settlement and its idempotency, refusals with
 //! their codes, reversal, reconciliation, and concurrent settlements.
 
 mod common;

@@ -12,7 +12,10 @@
 //! item at fault is refused; a caller whose settlement was not written gets `None` (nothing of
 //! it was written) and goes the ordinary way.
 
-use std::sync::mpsc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::task::{Context, Poll, Waker};
 
 use sscard_store::repo::medical::{self as repo, ContextKey, SettleContext, SettlementItem};
 use sscard_store::{Store, Tx};
@@ -25,7 +28,84 @@ pub const MAX_BATCH: usize = 256;
 pub(crate) type Make<P> =
     Box<dyn FnOnce(&mut dyn Tx, Option<SettleContext>) -> Option<(SettlementItem, P)> + Send>;
 
-type Reply<P> = mpsc::SyncSender<Option<(P, i64)>>;
+/// Where the writer leaves a settlement's outcome, for a caller that blocks on it
+/// ([`Answer::wait`]) or awaits it from an async task ([`Answer`] is a `Future`) without
+/// holding a thread.
+struct Slot<P> {
+    state: Mutex<SlotState<P>>,
+    ready: Condvar,
+}
+
+struct SlotState<P> {
+    outcome: Option<Option<(P, i64)>>,
+    waker: Option<Waker>,
+}
+
+/// The writer's end: answers once; dropped unanswered it answers `None` (nothing written).
+struct Reply<P>(Arc<Slot<P>>);
+
+impl<P> Reply<P> {
+    fn send(self, outcome: Option<(P, i64)>) {
+        self.put(outcome);
+    }
+
+    fn put(&self, outcome: Option<(P, i64)>) {
+        let waker = {
+            let Ok(mut s) = self.0.state.lock() else {
+                return;
+            };
+            if s.outcome.is_some() {
+                return;
+            }
+            s.outcome = Some(outcome);
+            s.waker.take()
+        };
+        self.0.ready.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<P> Drop for Reply<P> {
+    fn drop(&mut self) {
+        self.put(None);
+    }
+}
+
+/// The caller's end of a settlement handed to the writer: `Some((p, settlement id))` once
+/// written and durable, `None` when it was not written.
+pub(crate) struct Answer<P>(Arc<Slot<P>>);
+
+impl<P> Answer<P> {
+    /// Blocks until the writer has answered.
+    pub(crate) fn wait(self) -> Option<(P, i64)> {
+        let mut s = self.0.state.lock().ok()?;
+        loop {
+            if let Some(o) = s.outcome.take() {
+                return o;
+            }
+            s = self.0.ready.wait(s).ok()?;
+        }
+    }
+}
+
+impl<P> Future for Answer<P> {
+    type Output = Option<(P, i64)>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Ok(mut s) = self.0.state.lock() else {
+            return Poll::Ready(None);
+        };
+        match s.outcome.take() {
+            Some(o) => Poll::Ready(o),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
 
 struct Job<P> {
     key: ContextKey,
@@ -92,12 +172,22 @@ fn writer_of(person_id: i64) -> usize {
 /// Settlements computed and waiting to be written, with whom to answer.
 type Ready<P> = Vec<(Reply<P>, SettlementItem, P)>;
 
-/// Hands a settlement to the writer and waits: `Some((p, settlement id))` once written and
-/// durable, `None` when it was not written.
-pub(crate) fn submit<P>(queue: &Queue<P>, key: ContextKey, make: Make<P>) -> Option<(P, i64)> {
-    let (reply, answer) = mpsc::sync_channel(1);
-    queue.0.send(Job { key, make, reply }).ok()?;
-    answer.recv().ok().flatten()
+/// Hands a settlement to the writer, without waiting: the [`Answer`] says how it ended.
+pub(crate) fn submit<P>(queue: &Queue<P>, key: ContextKey, make: Make<P>) -> Answer<P> {
+    let slot = Arc::new(Slot {
+        state: Mutex::new(SlotState {
+            outcome: None,
+            waker: None,
+        }),
+        ready: Condvar::new(),
+    });
+    // A send that fails drops the job, and with it the reply, which answers `None`.
+    let _ = queue.0.send(Job {
+        key,
+        make,
+        reply: Reply(slot.clone()),
+    });
+    Answer(slot)
 }
 
 fn prepare<P>(store: &Store, rx: &mpsc::Receiver<Job<P>>, writers: &[mpsc::Sender<Ready<P>>]) {
@@ -117,7 +207,7 @@ fn prepare<P>(store: &Store, rx: &mpsc::Receiver<Job<P>>, writers: &[mpsc::Sende
                 match (job.make)(tx, ctx) {
                     Some((item, p)) => ready.push((job.reply, item, p)),
                     None => {
-                        let _ = job.reply.send(None);
+                        job.reply.send(None);
                     }
                 }
             }
@@ -152,7 +242,7 @@ fn write<P>(store: &Store, ready: Ready<P>) {
     match store.autocommit(|tx| repo::commit_settlements(tx, &items)) {
         Ok(ids) => {
             for ((reply, p), id) in waiting.into_iter().zip(ids) {
-                let _ = reply.send(id.map(|id| (p, id)));
+                reply.send(id.map(|id| (p, id)));
             }
         }
         Err(_) if items.len() == 1 => {}
@@ -162,7 +252,7 @@ fn write<P>(store: &Store, ready: Ready<P>) {
                     .autocommit(|tx| repo::commit_settlements(tx, std::slice::from_ref(item)))
                     .ok()
                     .and_then(|ids| ids.into_iter().next().flatten());
-                let _ = reply.send(one.map(|id| (p, id)));
+                reply.send(one.map(|id| (p, id)));
             }
         }
     }
