@@ -231,40 +231,23 @@ pub async fn settle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Answer<medical::SettleOutput>>, ApiError> {
-    // The hot path of the institutions' traffic: when the store commits in the background and
-    // the institution's key is cached, nothing here blocks, so the call is handed to the group
-    // commit from this task and awaited, without a blocking thread per settlement.
-    if medical::calls_run_in_background(&s.app) {
-        let signed = Signed::new(&method, &uri, &headers, body.clone());
-        if let Some(auth) = medical::authenticate_cached(&s.app, &signed.request()) {
-            let (msgid, output) = async {
-                let call = envelope("2207", auth?, &body)?;
-                let msgid = call.meta.msg_id.clone();
-                let input = input(call.input)?;
-                let pending = medical::settle_call(&s.app, &call.institution, &call.meta, &input)?;
-                Ok::<_, ServiceError>((msgid, pending.await?))
-            }
-            .await?;
-            return Ok(answer("2207", msgid, output));
+    // The hot path of the institutions' traffic: with the institution's key cached nothing
+    // here blocks, so the call is handed to the store from this task and awaited, without a
+    // blocking thread per settlement (`medical::settle_in_task`); what it does not write takes
+    // the ordinary path on a blocking thread.
+    let signed = Signed::new(&method, &uri, &headers, body.clone());
+    if let Some(auth) = medical::authenticate_cached(&s.app, &signed.request()) {
+        let call = envelope("2207", auth?, &body)?;
+        let bill: medical::SettleInput = input(call.input)?;
+        if let Some(output) =
+            medical::settle_in_task(&s.app, &call.institution, &call.meta, &bill).await?
+        {
+            return Ok(answer("2207", call.meta.msg_id, output));
         }
-    } else {
-        // PostgreSQL: the common case goes to the settlement writer and is awaited here, also
-        // without a blocking thread; anything it does not write takes the ordinary path below.
-        let signed = Signed::new(&method, &uri, &headers, body.clone());
-        if let Some(auth) = medical::authenticate_cached(&s.app, &signed.request()) {
-            let call = envelope("2207", auth?, &body)?;
-            let bill: medical::SettleInput = input(call.input)?;
-            if let Some(batched) =
-                medical::settle_batched(&s.app, &call.institution, &call.meta, &bill)?
-                && let Some(output) = batched.await
-            {
-                return Ok(answer("2207", call.meta.msg_id, output));
-            }
-            return run(s, "2207", method, uri, headers, body, |app, c| {
-                medical::settle_unbatched(app, &c.institution, &c.meta, &input(c.input)?)
-            })
-            .await;
-        }
+        return run(s, "2207", method, uri, headers, body, |app, c| {
+            medical::settle_unbatched(app, &c.institution, &c.meta, &input(c.input)?)
+        })
+        .await;
     }
     run(s, "2207", method, uri, headers, body, |app, c| {
         medical::settle(app, &c.institution, &c.meta, &input(c.input)?)

@@ -9,23 +9,35 @@ use std::task::{Context, Poll, Waker};
 
 use crate::{Result, StoreError};
 
-/// How one caller's grouped write ended, handed from the committer to whoever waits: a
-/// thread (condition variable) or a task (waker).
-#[derive(Default)]
-pub(crate) struct Completion {
-    state: Mutex<CompletionState>,
+/// An outcome handed once from one thread to whoever waits for it: a thread (condition
+/// variable, [`Completion::wait`]) or an async task (waker, [`Completion::poll`]). The group
+/// commit tells each grouped write how its commit went with one; the settlement writer on
+/// PostgreSQL (in the service layer) answers its callers with one.
+pub struct Completion<T = Result<()>> {
+    state: Mutex<CompletionState<T>>,
     ready: Condvar,
 }
 
-#[derive(Default)]
-struct CompletionState {
-    outcome: Option<Result<()>>,
+struct CompletionState<T> {
+    outcome: Option<T>,
     waker: Option<Waker>,
 }
 
-impl Completion {
+impl<T> Default for Completion<T> {
+    fn default() -> Self {
+        Completion {
+            state: Mutex::new(CompletionState {
+                outcome: None,
+                waker: None,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+}
+
+impl<T> Completion<T> {
     /// Records the outcome and wakes the waiter (only the first outcome counts).
-    pub(crate) fn complete(&self, outcome: Result<()>) {
+    pub fn complete(&self, outcome: T) {
         let waker = {
             let Ok(mut s) = self.state.lock() else {
                 return;
@@ -42,27 +54,25 @@ impl Completion {
         }
     }
 
-    fn wait(&self) -> Result<()> {
-        let Ok(mut s) = self.state.lock() else {
-            return Err(lost());
-        };
+    /// Blocks until the outcome is there and takes it (`None`: a lock was poisoned).
+    pub fn wait(&self) -> Option<T> {
+        let mut s = self.state.lock().ok()?;
         loop {
             if let Some(o) = s.outcome.take() {
-                return o;
+                return Some(o);
             }
-            s = match self.ready.wait(s) {
-                Ok(s) => s,
-                Err(_) => return Err(lost()),
-            };
+            s = self.ready.wait(s).ok()?;
         }
     }
 
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    /// Takes the outcome if it is there, or keeps the task's waker to be woken by
+    /// [`Completion::complete`] (`Ready(None)`: a lock was poisoned).
+    pub fn poll(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let Ok(mut s) = self.state.lock() else {
-            return Poll::Ready(Err(lost()));
+            return Poll::Ready(None);
         };
         match s.outcome.take() {
-            Some(o) => Poll::Ready(o),
+            Some(o) => Poll::Ready(Some(o)),
             None => {
                 s.waker = Some(cx.waker().clone());
                 Poll::Pending
@@ -88,7 +98,7 @@ pub struct GroupedWrite<R, E> {
 impl<R, E: From<StoreError>> GroupedWrite<R, E> {
     /// Blocks until the write is durable (or failed).
     pub fn wait(self) -> std::result::Result<R, E> {
-        let outcome = self.done.wait();
+        let outcome = self.done.wait().unwrap_or_else(|| Err(lost()));
         self.finish(outcome)
     }
 
@@ -110,7 +120,9 @@ impl<R, E: From<StoreError>> Future for GroupedWrite<R, E> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.done.poll(cx) {
-            Poll::Ready(outcome) => Poll::Ready(self.finish(outcome)),
+            Poll::Ready(outcome) => {
+                Poll::Ready(self.finish(outcome.unwrap_or_else(|| Err(lost()))))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -19,7 +19,7 @@ mod value;
 
 use std::sync::Arc;
 
-pub use grouped::GroupedWrite;
+pub use grouped::{Completion, GroupedWrite};
 pub use migrate::{Migration, MigrationStatus};
 pub use value::{Row, ToValue, Value};
 

@@ -14,11 +14,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, mpsc};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, mpsc};
+use std::task::{Context, Poll};
 
 use sscard_store::repo::medical::{self as repo, ContextKey, SettleContext, SettlementItem};
-use sscard_store::{Store, Tx};
+use sscard_store::{Completion, Store, Tx};
 
 /// The most settlements written by one statement.
 pub const MAX_BATCH: usize = 256;
@@ -28,65 +28,31 @@ pub const MAX_BATCH: usize = 256;
 pub(crate) type Make<P> =
     Box<dyn FnOnce(&mut dyn Tx, Option<SettleContext>) -> Option<(SettlementItem, P)> + Send>;
 
-/// Where the writer leaves a settlement's outcome, for a caller that blocks on it
-/// ([`Answer::wait`]) or awaits it from an async task ([`Answer`] is a `Future`) without
-/// holding a thread.
-struct Slot<P> {
-    state: Mutex<SlotState<P>>,
-    ready: Condvar,
-}
-
-struct SlotState<P> {
-    outcome: Option<Option<(P, i64)>>,
-    waker: Option<Waker>,
-}
-
-/// The writer's end: answers once; dropped unanswered it answers `None` (nothing written).
-struct Reply<P>(Arc<Slot<P>>);
+/// The writer's end of a settlement's answer: answers once; dropped unanswered it answers
+/// `None` (nothing written).
+struct Reply<P>(Arc<Completion<Option<(P, i64)>>>);
 
 impl<P> Reply<P> {
     fn send(self, outcome: Option<(P, i64)>) {
-        self.put(outcome);
-    }
-
-    fn put(&self, outcome: Option<(P, i64)>) {
-        let waker = {
-            let Ok(mut s) = self.0.state.lock() else {
-                return;
-            };
-            if s.outcome.is_some() {
-                return;
-            }
-            s.outcome = Some(outcome);
-            s.waker.take()
-        };
-        self.0.ready.notify_all();
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.0.complete(outcome);
     }
 }
 
 impl<P> Drop for Reply<P> {
     fn drop(&mut self) {
-        self.put(None);
+        self.0.complete(None);
     }
 }
 
-/// The caller's end of a settlement handed to the writer: `Some((p, settlement id))` once
+/// The caller's end of a settlement handed to the writer, to block on ([`Answer::wait`]) or
+/// to await from an async task without holding a thread: `Some((p, settlement id))` once
 /// written and durable, `None` when it was not written.
-pub(crate) struct Answer<P>(Arc<Slot<P>>);
+pub(crate) struct Answer<P>(Arc<Completion<Option<(P, i64)>>>);
 
 impl<P> Answer<P> {
     /// Blocks until the writer has answered.
     pub(crate) fn wait(self) -> Option<(P, i64)> {
-        let mut s = self.0.state.lock().ok()?;
-        loop {
-            if let Some(o) = s.outcome.take() {
-                return o;
-            }
-            s = self.0.ready.wait(s).ok()?;
-        }
+        self.0.wait().flatten()
     }
 }
 
@@ -94,16 +60,7 @@ impl<P> Future for Answer<P> {
     type Output = Option<(P, i64)>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Ok(mut s) = self.0.state.lock() else {
-            return Poll::Ready(None);
-        };
-        match s.outcome.take() {
-            Some(o) => Poll::Ready(o),
-            None => {
-                s.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        self.0.poll(cx).map(Option::flatten)
     }
 }
 
@@ -174,13 +131,7 @@ type Ready<P> = Vec<(Reply<P>, SettlementItem, P)>;
 
 /// Hands a settlement to the writer, without waiting: the [`Answer`] says how it ended.
 pub(crate) fn submit<P>(queue: &Queue<P>, key: ContextKey, make: Make<P>) -> Answer<P> {
-    let slot = Arc::new(Slot {
-        state: Mutex::new(SlotState {
-            outcome: None,
-            waker: None,
-        }),
-        ready: Condvar::new(),
-    });
+    let slot = Arc::new(Completion::default());
     // A send that fails drops the job, and with it the reply, which answers `None`.
     let _ = queue.0.send(Job {
         key,

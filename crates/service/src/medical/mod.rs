@@ -45,9 +45,9 @@ use crate::error::{ErrorKind, ServiceError};
 
 pub use auth::{Institution, authenticate, authenticate_cached};
 pub use settle::{
-    BatchedCall, PendingCall, ReverseInput, RevokeInput, calls_run_in_background, person_info,
-    presettle, reconcile_detail, reconcile_totals, reverse, revoke_timed_out, settle,
-    settle_batched, settle_call, settle_unbatched, sign_in,
+    PendingCall, ReverseInput, RevokeInput, calls_run_in_background, person_info, presettle,
+    reconcile_detail, reconcile_totals, reverse, revoke_timed_out, settle, settle_call,
+    settle_in_task, settle_unbatched, sign_in,
 };
 
 /// How a person is identified (`mdtrt_cert_type`).

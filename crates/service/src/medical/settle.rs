@@ -586,10 +586,31 @@ pub fn settle_unbatched(
     settle_call_with(app, inst, meta, input, false)?.wait()
 }
 
+/// 2207 from an async task, without holding a thread where the store allows it: on SQLite
+/// with its committer thread the call is handed to the group commit and awaited; on
+/// PostgreSQL the common case is handed to the settlement writer and awaited. `Ok(None)`:
+/// nothing was written and the call must go through [`settle_unbatched`] on a thread that may
+/// block (not the common case, or a store without a committer thread). The rules and answers
+/// are [`settle`]'s.
+pub async fn settle_in_task(
+    app: &App,
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+) -> Result<Option<SettleOutput>, ServiceError> {
+    if calls_run_in_background(app) {
+        return Ok(Some(settle_call(app, inst, meta, input)?.await?));
+    }
+    match settle_batched(app, inst, meta, input)? {
+        Some(call) => Ok(call.await),
+        None => Ok(None),
+    }
+}
+
 /// A 2207 call handed to the settlement writer (PostgreSQL), to be awaited from an async task
 /// without holding a thread: `Some` once written and durable, `None` when it was not written
 /// (nothing of it was; [`settle_unbatched`] then decides and answers).
-pub struct BatchedCall(super::batch::Answer<Prepared>);
+struct BatchedCall(super::batch::Answer<Prepared>);
 
 impl Future for BatchedCall {
     type Output = Option<SettleOutput>;
@@ -608,7 +629,7 @@ impl Future for BatchedCall {
 /// writer without blocking. `Ok(None)`: not the common case, or not PostgreSQL; the call
 /// then goes through [`settle_unbatched`] (as when the [`BatchedCall`] ends in `None`). The
 /// input checks and their errors are [`settle`]'s.
-pub fn settle_batched(
+fn settle_batched(
     app: &App,
     inst: &Institution,
     meta: &CallMeta,
@@ -617,12 +638,23 @@ pub fn settle_batched(
     if app.store().backend() != sscard_store::Backend::Postgres {
         return Ok(None);
     }
+    let (hash, items_json) = checked(inst, meta, input)?;
+    Ok(submit_in_batch(app, inst, meta, input, &hash, &items_json).map(BatchedCall))
+}
+
+/// 2207's input checks; then the request's hash (what a replay must match) and the bill's
+/// items as stored.
+fn checked(
+    inst: &Institution,
+    meta: &CallMeta,
+    input: &SettleInput,
+) -> Result<(String, String), ServiceError> {
     check_items(&input.items)?;
     check_msg_id(&meta.msg_id)?;
     check_operator(&meta.operator)?;
     let hash = request_hash(inst, input);
     let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
-    Ok(submit_in_batch(app, inst, meta, input, &hash, &items_json).map(BatchedCall))
+    Ok((hash, items_json))
 }
 
 fn settle_call_with(
@@ -632,11 +664,7 @@ fn settle_call_with(
     input: &SettleInput,
     batch: bool,
 ) -> Result<PendingCall<SettleOutput>, ServiceError> {
-    check_items(&input.items)?;
-    check_msg_id(&meta.msg_id)?;
-    check_operator(&meta.operator)?;
-    let hash = request_hash(inst, input);
-    let items_json = serde_json::to_string(&input.items).unwrap_or_else(|_| "[]".into());
+    let (hash, items_json) = checked(inst, meta, input)?;
     let ordinary = Ordinary {
         app: app.clone(),
         inst: inst.clone(),
