@@ -156,6 +156,59 @@ fn code<T: std::fmt::Debug>(r: Result<T, sscard_service::ServiceError>) -> Strin
     r.unwrap_err().code.to_string()
 }
 
+/// Checks that settlement `setl`'s legs credit its holder's lane of the clearing account (lane
+/// 0 on SQLite, the holder's of 16 on PostgreSQL), then moves them, with their amount, to
+/// another lane of the same account, keeping every balance the sum of its entries. Returns the
+/// account they now credit.
+fn move_legs_to_another_lane(w: &World, setl: i64) -> i64 {
+    let s = Store::open(&w.url).unwrap();
+    let postgres = s.backend() == sscard_store::Backend::Postgres;
+    s.write(|tx| {
+        let (acct, fund) = (format!("med-{setl}-acct"), format!("med-{setl}-fund"));
+        let rows = tx.query(
+            "SELECT t.credit_account, a.lane, a.institution_id, a.region_code, m.person_id,
+                    t.amount_fen
+               FROM transfers t JOIN accounts a ON a.id = t.credit_account
+               JOIN med_settlements m ON m.id = $1
+              WHERE t.client_id IN ($2, $3)",
+            params![setl, acct, fund],
+        )?;
+        assert!(!rows.is_empty(), "settlement {setl} has legs");
+        let (from, lane, inst, region, person) = (
+            rows[0].i64(0)?,
+            rows[0].i64(1)?,
+            rows[0].i64(2)?,
+            rows[0].text(3)?,
+            rows[0].i64(4)?,
+        );
+        let expected = if postgres { person.rem_euclid(16) } else { 0 };
+        assert_eq!(lane, expected, "the holder's lane on this backend");
+        let total: i64 = rows.iter().map(|r| r.i64(5).unwrap()).sum();
+        let to = sscard_store::repo::ledger::lane_account(
+            tx,
+            "institution_clearing",
+            Some(inst),
+            &region,
+            (lane + 5).rem_euclid(16),
+            "2026-11-21T02:00:00Z",
+        )?;
+        tx.execute(
+            "UPDATE transfers SET credit_account = $1 WHERE client_id IN ($2, $3)",
+            params![to, acct, fund],
+        )?;
+        tx.execute(
+            "UPDATE accounts SET balance_fen = balance_fen - $1 WHERE id = $2",
+            params![total, from],
+        )?;
+        tx.execute(
+            "UPDATE accounts SET balance_fen = balance_fen + $1 WHERE id = $2",
+            params![total, to],
+        )?;
+        Ok::<i64, sscard_store::StoreError>(to)
+    })
+    .unwrap()
+}
+
 fn invariants(w: &World) {
     assert_eq!(ledger::check_invariants(&w.app).unwrap(), vec![]);
 }
@@ -430,6 +483,12 @@ fn scenario(url: &str) {
         "TEMP_CARD_EXPIRED"
     );
 
+    // The settlement's legs pay into its holder's lane of the clearing account: one of 16 on
+    // PostgreSQL, lane 0 on SQLite. Moved to another lane (as if written under another rule),
+    // the reversal must still pay back from the accounts the legs name.
+    let setl = done.setl_id.unwrap();
+    let moved_to = move_legs_to_another_lane(&w, setl);
+
     // 2208: reversal returns the money; again with a new id is refused; a retry replays.
     let before_rev = balance(&w, &a.id_number);
     let rev = medical::reverse(
@@ -444,6 +503,26 @@ fn scenario(url: &str) {
     .unwrap();
     assert_eq!(rev.status, "reversed");
     assert_eq!(balance(&w, &a.id_number), before_rev + done.acct_pay_fen);
+    let s = Store::open(&w.url).unwrap();
+    let rev_debits = s
+        .read(|tx| {
+            tx.query(
+                "SELECT DISTINCT debit_account FROM transfers WHERE client_id IN ($1, $2)",
+                params![
+                    format!("med-{setl}-acct-rev"),
+                    format!("med-{setl}-fund-rev")
+                ],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| r.i64(0).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        rev_debits,
+        vec![moved_to],
+        "the reversal pays back from the legs' lane"
+    );
     assert!(
         medical::reverse(
             &app,
