@@ -10,9 +10,12 @@
 //!   default (SQLite's own threshold is 64 KiB; with `temp_store=MEMORY` it keeps them in
 //!   1 KiB pieces, four allocations and copies per page).
 //!
+//! Besides, [`os::lower_thread_priority`] for the store's background checkpointer.
+//!
 //! Call [`install`] before the process opens its first SQLite connection and open connections
 //! with the VFS name it returns. This is the workspace's only crate with `unsafe` code.
 
+pub mod os;
 pub mod pcache;
 pub mod vfs;
 
