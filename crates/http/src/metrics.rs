@@ -3,7 +3,9 @@
 //! - `http_requests_total{method,route,status}`: counter; `route` is the matched route
 //!   template (`/api/v1/regions/{code}`), or `unmatched`, never the raw path;
 //! - `http_request_duration_seconds{method,route}`: histogram;
-//! - the gauges of [`render_gauges`] from the service's counts.
+//! - the gauges of [`render_gauges`] from the service's counts, and on SQLite the counters of
+//!   its write path (`sscard_sqlite_{group_commits,wal_syncs,wal_restarts}_total` and
+//!   `…_seconds_total`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -206,6 +208,40 @@ pub fn render_gauges(stats: Option<&Stats>) -> String {
     out.push_str("# HELP sscard_audit_rows Rows in the audit log.\n");
     out.push_str("# TYPE sscard_audit_rows gauge\n");
     let _ = writeln!(out, "sscard_audit_rows {}", stats.audit_rows);
+    if let Some(w) = &stats.write_path {
+        let series = [
+            (
+                "group_commits",
+                "Group commits run (jobs and commit)",
+                w.groups,
+                w.group_micros,
+            ),
+            (
+                "wal_syncs",
+                "WAL syncs making group commits durable",
+                w.wal_syncs,
+                w.wal_sync_micros,
+            ),
+            (
+                "wal_restarts",
+                "Pauses in which the WAL was checkpointed whole to start over",
+                w.wal_restarts,
+                w.wal_restart_micros,
+            ),
+        ];
+        for (name, help, count, micros) in series {
+            let _ = writeln!(out, "# HELP sscard_sqlite_{name}_total {help}.");
+            let _ = writeln!(out, "# TYPE sscard_sqlite_{name}_total counter");
+            let _ = writeln!(out, "sscard_sqlite_{name}_total {count}");
+            let _ = writeln!(
+                out,
+                "# HELP sscard_sqlite_{name}_seconds_total Time they took."
+            );
+            let _ = writeln!(out, "# TYPE sscard_sqlite_{name}_seconds_total counter");
+            let secs = micros as f64 / 1e6;
+            let _ = writeln!(out, "sscard_sqlite_{name}_seconds_total {secs:.6}");
+        }
+    }
     out
 }
 
@@ -251,15 +287,36 @@ mod tests {
     #[test]
     fn gauges_without_stats_say_down() {
         assert_eq!(render_gauges(None).lines().last(), Some("sscard_up 0"));
-        let s = Stats {
+        let mut s = Stats {
             persons: 3,
             cards_by_status: vec![("active".into(), 2)],
             audit_rows: 9,
+            write_path: None,
         };
         let text = render_gauges(Some(&s));
         assert!(text.contains("sscard_up 1\n"));
         assert!(text.contains("sscard_persons 3\n"));
         assert!(text.contains("sscard_cards{status=\"active\"} 2\n"));
         assert!(text.contains("sscard_audit_rows 9\n"));
+        assert!(
+            !text.contains("sscard_sqlite_"),
+            "no write path on PostgreSQL"
+        );
+        s.write_path = Some(sscard_store::WritePathStats {
+            groups: 10,
+            group_micros: 2_500_000,
+            wal_syncs: 8,
+            wal_sync_micros: 1_250,
+            wal_restarts: 1,
+            wal_restart_micros: 45_000,
+        });
+        let text = render_gauges(Some(&s));
+        assert!(text.contains("sscard_sqlite_group_commits_total 10\n"));
+        assert!(text.contains("sscard_sqlite_group_commits_seconds_total 2.500000\n"));
+        assert!(text.contains("sscard_sqlite_wal_syncs_total 8\n"));
+        assert!(text.contains("sscard_sqlite_wal_syncs_seconds_total 0.001250\n"));
+        assert!(text.contains("sscard_sqlite_wal_restarts_total 1\n"));
+        assert!(text.contains("sscard_sqlite_wal_restarts_seconds_total 0.045000\n"));
+        assert!(text.contains("# TYPE sscard_sqlite_wal_syncs_total counter\n"));
     }
 }

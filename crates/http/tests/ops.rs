@@ -48,6 +48,11 @@ async fn metrics_use_route_templates_and_expose_the_counts() {
         "# TYPE sscard_persons gauge",
         "# TYPE sscard_cards gauge",
         "# TYPE sscard_audit_rows gauge",
+        // The SQLite store's write path (this app is on SQLite).
+        "# TYPE sscard_sqlite_group_commits_total counter",
+        "# TYPE sscard_sqlite_group_commits_seconds_total counter",
+        "# TYPE sscard_sqlite_wal_syncs_total counter",
+        "# TYPE sscard_sqlite_wal_restarts_seconds_total counter",
     ] {
         assert!(t.contains(family), "missing {family} in\n{t}");
     }

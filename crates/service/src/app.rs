@@ -70,6 +70,8 @@ pub struct Stats {
     pub persons: i64,
     pub cards_by_status: Vec<(String, i64)>,
     pub audit_rows: i64,
+    /// Where the embedded database's grouped writes spent their time (SQLite only).
+    pub write_path: Option<sscard_store::WritePathStats>,
 }
 
 fn default_key_path(db_url: &str, file: &str) -> PathBuf {
@@ -258,6 +260,7 @@ impl App {
                 persons: persons::count_persons(tx)?,
                 cards_by_status: cards::count_by_status(tx)?,
                 audit_rows: audit_repo::head(tx)?.0,
+                write_path: self.inner.store.write_path_stats(),
             })
         })?)
     }

@@ -205,6 +205,24 @@ pub(crate) trait Db: Send + Sync {
     fn grouped_reruns(&self) -> u64 {
         0
     }
+    /// Where the embedded database's writes spent their time (`None` on PostgreSQL).
+    fn write_path_stats(&self) -> Option<WritePathStats> {
+        None
+    }
+}
+
+/// Where an SQLite store's grouped writes have spent their time since it opened, for
+/// monitoring (`/metrics`): the committer's groups (running the jobs and committing), the WAL
+/// syncs that make them durable, and the pauses in which the WAL is started over. Each a count
+/// and a total in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WritePathStats {
+    pub groups: u64,
+    pub group_micros: u64,
+    pub wal_syncs: u64,
+    pub wal_sync_micros: u64,
+    pub wal_restarts: u64,
+    pub wal_restart_micros: u64,
 }
 
 /// One caller's share of a grouped write: runs inside the shared transaction and says whether
@@ -437,6 +455,11 @@ impl Store {
     /// commit of its own). For tests and diagnostics.
     pub fn grouped_reruns(&self) -> u64 {
         self.db.grouped_reruns()
+    }
+
+    /// Where grouped writes have spent their time (SQLite; `None` on PostgreSQL).
+    pub fn write_path_stats(&self) -> Option<WritePathStats> {
+        self.db.write_path_stats()
     }
 
     /// Turns bulk-load mode on or off. On SQLite, secondary indexes are dropped while it is on

@@ -70,6 +70,37 @@ struct GroupQueue {
     /// How many groups had to run their jobs a second time, each in a savepoint (see
     /// [`run_group`]).
     guarded_reruns: std::sync::atomic::AtomicU64,
+    /// Counts and microseconds for [`crate::WritePathStats`].
+    timing: WriteTiming,
+}
+
+/// The counters behind [`crate::WritePathStats`].
+#[derive(Default)]
+struct WriteTiming {
+    groups: Tally,
+    wal_syncs: Tally,
+    wal_restarts: Tally,
+}
+
+/// How many times something took how long in all.
+#[derive(Default)]
+struct Tally {
+    count: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl Tally {
+    fn add(&self, since: std::time::Instant) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Relaxed);
+        self.micros.fetch_add(micros, Relaxed);
+    }
+
+    fn get(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.count.load(Relaxed), self.micros.load(Relaxed))
+    }
 }
 
 impl Drop for SqliteDb {
@@ -94,7 +125,7 @@ fn committer(
         .upgrade()
         .and_then(|w| w.lock().ok().and_then(|c| c.path().map(str::to_string)))
         .filter(|p| !p.is_empty())
-        .and_then(|db| WalSyncer::start(format!("{db}-wal")));
+        .and_then(|db| WalSyncer::start(format!("{db}-wal"), group.clone()));
     loop {
         let batch: Vec<Queued> = {
             let Ok(mut jobs) = group.jobs.lock() else {
@@ -124,15 +155,19 @@ fn committer(
         match writer.lock() {
             Ok(conn) => {
                 if group.restart_wal.swap(false, Ordering::SeqCst) {
+                    let began = std::time::Instant::now();
                     wal_checkpoint(&conn);
+                    group.timing.wal_restarts.add(began);
                 }
+                let began = std::time::Instant::now();
                 run_group(
                     &conn,
                     batch,
                     syncer.as_ref(),
                     &group.guarded_reruns,
                     &nonces,
-                )
+                );
+                group.timing.groups.add(began);
             }
             Err(_) => {
                 for q in batch {
@@ -160,12 +195,12 @@ struct WalSyncer {
 impl WalSyncer {
     /// Starts the syncer of the WAL file `wal`; `None` (commits then sync themselves) when the
     /// file cannot be opened.
-    fn start(wal: String) -> Option<WalSyncer> {
+    fn start(wal: String, group: Arc<GroupQueue>) -> Option<WalSyncer> {
         let file = std::fs::OpenOptions::new().write(true).open(&wal).ok()?;
         let (queue, groups) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-wal-sync".into())
-            .spawn(move || wal_sync_loop(&wal, file, &groups))
+            .spawn(move || wal_sync_loop(&wal, file, &groups, &group.timing.wal_syncs))
             .ok()?;
         Some(WalSyncer { queue })
     }
@@ -175,6 +210,7 @@ fn wal_sync_loop(
     wal: &str,
     mut file: std::fs::File,
     groups: &std::sync::mpsc::Receiver<(Owners, std::result::Result<(), String>)>,
+    syncs: &Tally,
 ) {
     use std::os::unix::fs::MetadataExt;
     while let Ok(first) = groups.recv() {
@@ -188,7 +224,9 @@ fn wal_sync_loop(
         {
             file = f;
         }
+        let began = std::time::Instant::now();
         let synced = file.sync_data().map_err(|e| format!("syncing {wal}: {e}"));
+        syncs.add(began);
         for (owners, committed) in pending {
             let res = committed.and_then(|()| synced.clone());
             for d in owners {
@@ -693,6 +731,21 @@ impl Db for SqliteDb {
         self.group
             .guarded_reruns
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn write_path_stats(&self) -> Option<crate::WritePathStats> {
+        let t = &self.group.timing;
+        let ((groups, group_micros), (wal_syncs, wal_sync_micros)) =
+            (t.groups.get(), t.wal_syncs.get());
+        let (wal_restarts, wal_restart_micros) = t.wal_restarts.get();
+        Some(crate::WritePathStats {
+            groups,
+            group_micros,
+            wal_syncs,
+            wal_sync_micros,
+            wal_restarts,
+            wal_restart_micros,
+        })
     }
 
     fn set_bulk_load(&self, on: bool, keep_indexes: &[&str]) -> Result<()> {

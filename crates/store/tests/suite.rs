@@ -608,6 +608,21 @@ fn grouped_jobs_run_again_only_when_one_must_be_undone() {
             assert_eq!((runs, guarded), (N, N));
             assert_eq!(s.grouped_reruns(), 0);
         }
+
+        // Where the grouped writes spent their time (for /metrics): SQLite counts its groups
+        // and, on a file, the WAL syncs that made them durable; PostgreSQL has no such path.
+        match s.write_path_stats() {
+            Some(t) => {
+                assert!(sqlite);
+                assert!(t.groups >= 2, "{t:?}");
+                assert!(t.group_micros > 0, "{t:?}");
+                if s.grouped_in_background() {
+                    assert!(t.wal_syncs >= 1 && t.wal_sync_micros > 0, "{t:?}");
+                }
+                assert!(t.wal_restarts <= t.groups, "{t:?}");
+            }
+            None => assert!(!sqlite),
+        }
     });
 }
 
