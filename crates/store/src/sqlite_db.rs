@@ -253,8 +253,8 @@ const CHECKPOINTER_NICE: i32 = 10;
 /// benchmark with the checkpointer at [`CHECKPOINTER_NICE`] (12 s runs alternated,
 /// BENCHMARKS.md): every second gave a lower p99 than every 200 ms in 8 of 11 pairs (7 of 9 in
 /// an earlier session), throughput the same: fewer, larger passes copy a page written many
-/// times once. The WAL may
-/// then pass [`WAL_RESTART_BYTES`] by up to a second of frames before it starts over.
+/// times once. The WAL may then pass [`WAL_RESTART_BYTES`] by up to a second of frames before
+/// it starts over.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// Checkpoints the WAL until the database is dropped: every [`CHECKPOINT_EVERY`] the frames

@@ -970,9 +970,7 @@ fn not_found() -> ServiceError {
 
 /// Posts the reversing transfers of a settled settlement and marks it reversed.
 fn undo(
-    app: &App,
     tx: &mut dyn Tx,
-    inst: &Institution,
     row: &SettlementRow,
     reversal_msg_id: &str,
     at: &str,
@@ -980,46 +978,27 @@ fn undo(
     // Back into the accounts the settlement's own transfers name: which lane a person's
     // settlements use depends on the backend (see `lane_of`), and the data may have been
     // written under another.
-    let acct_leg = ledger_repo::transfer_by_client_id(tx, &format!("med-{}-acct", row.id))?;
-    let fund_leg = ledger_repo::transfer_by_client_id(tx, &format!("med-{}-fund", row.id))?;
-    let clearing = match acct_leg.as_ref().or(fund_leg.as_ref()) {
-        Some(leg) => leg.credit_account,
-        None => clearing_of(app, tx, inst, lane_of(app, row.person_id), at)?,
+    let (acct_leg, fund_leg) = repo::settlement_transfers(tx, row.id)?;
+    let leg_of = |leg: Option<ledger_repo::TransferRow>, amount: i64| match (leg, amount > 0) {
+        (Some(t), true) if t.amount_fen == amount => Ok(Some(t)),
+        (_, true) => Err(ServiceError::internal("a settled transfer is missing")),
+        (_, false) => Ok(None),
     };
     let (acct_id, fund_id) = (
         format!("med-{}-acct-rev", row.id),
         format!("med-{}-fund-rev", row.id),
     );
     let mut parts = Vec::with_capacity(2);
-    if row.personal_fen > 0
-        && let Some(p) = row.person_id
-    {
-        let acc = match &acct_leg {
-            Some(leg) => leg.debit_account,
-            None => ledger_repo::person_account(tx, p, "medical_personal")?
-                .ok_or_else(|| ServiceError::internal("settled account vanished"))?,
-        };
+    for (leg, client_id) in [
+        (leg_of(acct_leg, row.personal_fen)?, &acct_id),
+        (leg_of(fund_leg, row.pooling_fen)?, &fund_id),
+    ] {
+        let Some(t) = leg else { continue };
         parts.push(ledger_repo::NewTransfer {
-            client_id: &acct_id,
-            debit_account: clearing,
-            credit_account: acc,
-            amount_fen: row.personal_fen,
-            kind: "medical_settlement_reversal",
-            reason_code: "REVERSAL",
-            memo: "",
-            now: at,
-        });
-    }
-    if row.pooling_fen > 0 {
-        let fund = match &fund_leg {
-            Some(leg) => leg.debit_account,
-            None => pooling_of(app, tx, &row.region_code, lane_of(app, row.person_id), at)?,
-        };
-        parts.push(ledger_repo::NewTransfer {
-            client_id: &fund_id,
-            debit_account: clearing,
-            credit_account: fund,
-            amount_fen: row.pooling_fen,
+            client_id,
+            debit_account: t.credit_account,
+            credit_account: t.debit_account,
+            amount_fen: t.amount_fen,
             kind: "medical_settlement_reversal",
             reason_code: "REVERSAL",
             memo: "",
@@ -1086,7 +1065,7 @@ pub fn reverse(
                 "This settlement was already reversed",
             ));
         }
-        Ok(Ok(undo(&app2, tx, &inst2, &row, &meta.msg_id, &ts(now))?))
+        Ok(Ok(undo(tx, &row, &meta.msg_id, &ts(now))?))
     })
 }
 
@@ -1121,7 +1100,7 @@ pub fn revoke_timed_out(
             "Only settlements (2207) can be revoked",
         ));
     }
-    let (app2, inst2, input, meta) = (app.clone(), inst.clone(), input.clone(), meta.clone());
+    let (inst2, input, meta) = (inst.clone(), input.clone(), meta.clone());
     let today = day_of(app);
     run_call(app, inst, move |tx, now| {
         if let Some(row) = repo::settlement_by_reversal_msg(tx, inst2.id, &meta.msg_id)? {
@@ -1129,9 +1108,7 @@ pub fn revoke_timed_out(
         }
         let at = ts(now);
         match repo::settlement_by_msg(tx, inst2.id, &input.omsgid)? {
-            Some(row) if row.status == "settled" => {
-                Ok(Ok(undo(&app2, tx, &inst2, &row, &meta.msg_id, &at)?))
-            }
+            Some(row) if row.status == "settled" => Ok(Ok(undo(tx, &row, &meta.msg_id, &at)?)),
             Some(row) => Ok(Ok(replayed_reversal(&row))),
             None => {
                 repo::insert_settlement(

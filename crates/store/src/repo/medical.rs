@@ -623,7 +623,10 @@ pub fn post_settlement_transfers(
     legs: &SettlementLegs,
     at: &str,
 ) -> Result<()> {
-    let (acct_id, fund_id) = (format!("med-{setl_id}-acct"), format!("med-{setl_id}-fund"));
+    let (acct_id, fund_id) = (
+        leg_client_id(setl_id, "acct"),
+        leg_client_id(setl_id, "fund"),
+    );
     let leg = |client_id, debit_account, amount_fen| crate::repo::ledger::NewTransfer {
         client_id,
         debit_account,
@@ -649,6 +652,27 @@ pub fn post_settlement_transfers(
         crate::repo::ledger::post_transfers(tx, &transfers)?;
     }
     Ok(())
+}
+
+/// The client id of settlement `setl_id`'s transfer from the personal account (`"acct"`) or
+/// from the pooling fund (`"fund"`).
+fn leg_client_id(setl_id: i64, leg: &str) -> String {
+    format!("med-{setl_id}-{leg}")
+}
+
+/// Settlement `setl_id`'s transfers as posted (see [`post_settlement_transfers`]): from the
+/// personal account, from the pooling fund; each absent when its amount was zero. A reversal
+/// pays back into the accounts they name, whatever lane they are on.
+pub fn settlement_transfers(
+    tx: &mut dyn Tx,
+    setl_id: i64,
+) -> Result<(
+    Option<crate::repo::ledger::TransferRow>,
+    Option<crate::repo::ledger::TransferRow>,
+)> {
+    let acct = crate::repo::ledger::transfer_by_client_id(tx, &leg_client_id(setl_id, "acct"))?;
+    let fund = crate::repo::ledger::transfer_by_client_id(tx, &leg_client_id(setl_id, "fund"))?;
+    Ok((acct, fund))
 }
 
 fn no_source(setl_id: i64) -> crate::StoreError {
@@ -862,7 +886,7 @@ pub fn half_applied(tx: &mut dyn Tx) -> Result<i64> {
             if amount <= 0 {
                 continue;
             }
-            match transfers.get(&format!("med-{id}-{suffix}")) {
+            match transfers.get(&leg_client_id(id, suffix)) {
                 Some(a) if *a == amount => matched += 1,
                 _ => broken += 1,
             }
